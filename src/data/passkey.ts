@@ -1,0 +1,229 @@
+/**
+ * Seeded retrieval tasks: passkey retrieval (one 5-digit key hidden in filler text at a controlled
+ * depth, the question at the end) and a multi-key variant (the needle among distractor keys with
+ * other labels), since plain passkey alone overstates long-context ability.
+ *
+ * The answer is scored by greedy decoding of 5 bytes after the prompt (see src/eval/retrieval.ts).
+ * Evaluation filler comes from held-out documents; training tasks take filler from training ones.
+ *
+ * @example
+ * ```ts
+ * import { makePasskey } from "./passkey.ts";
+ * import { Rng } from "./rng.ts";
+ * const ex = makePasskey({ filler: corpus.heldOut, length: 256, depth: 0.5, rng: new Rng(7) });
+ * decode(ex.prompt).endsWith("The pass key is "); // true; ex.answerText is 5 digits
+ * ```
+ * @module
+ */
+import type { Document } from "./corpus.ts";
+import { sampleDocument } from "./batches.ts";
+import type { Rng } from "./rng.ts";
+import { encode } from "./tokenizer.ts";
+
+/** Number of digits in every key. */
+export const KEY_DIGITS = 5;
+
+/** Labels of the multi-key variant (one needle, the others distractors). */
+export const KEY_LABELS = [
+  "red",
+  "blue",
+  "green",
+  "black",
+  "white",
+  "gold",
+  "grey",
+  "pink",
+] as const;
+
+/** One retrieval example: feed `prompt`, greedily decode `answer.length` bytes, compare. */
+export interface RetrievalExample {
+  kind: "passkey" | "multikey";
+  /** Everything before the answer; ends with the question. */
+  prompt: Uint8Array;
+  /** The 5 answer bytes (ASCII digits). */
+  answer: Uint8Array;
+  answerText: string;
+  /** Index in `prompt` of the first digit of the needle's key. */
+  keyPosition: number;
+  /** Bytes from the needle's first key digit to the first answer byte (the retrieval distance). */
+  offset: number;
+  /** Fraction of the filler placed before the needle. */
+  depth: number;
+}
+
+/** Options shared by both generators. */
+export interface RetrievalOptions {
+  /** Documents the filler is cut from (held-out for evaluation). */
+  filler: readonly Document[];
+  /** prompt.length + answer length: the sequence the model sees when scored. */
+  length: number;
+  /** Needle position as a fraction of the filler (0 = start, 1 = just before the question). */
+  depth?: number;
+  /** Alternatively, the retrieval distance in bytes (overrides depth). */
+  offset?: number;
+  rng: Rng;
+}
+
+function randomKey(rng: Rng): string {
+  let s = String(1 + rng.int(9)); // no leading zero: every key is exactly 5 visible digits
+  for (let i = 1; i < KEY_DIGITS; i++) s += String(rng.int(10));
+  return s;
+}
+
+function fillerBytes(docs: readonly Document[], length: number, rng: Rng): Uint8Array {
+  const out = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const doc = sampleDocument(docs, rng);
+    const take = Math.min(length - filled, doc.bytes.length);
+    const start = rng.int(doc.bytes.length - take + 1);
+    out.set(doc.bytes.subarray(start, start + take), filled);
+    filled += take;
+  }
+  // Newlines and the digits of verse-like text must not look like a key: keep filler digit-free.
+  for (let i = 0; i < length; i++) if (out[i] >= 48 && out[i] <= 57) out[i] = 35; // '#'
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function checkPlacement(opts: RetrievalOptions, minLength: number): void {
+  if (!Number.isInteger(opts.length) || opts.length < minLength) {
+    throw new RangeError(`length must be an integer >= ${minLength}; got ${opts.length}`);
+  }
+  if (opts.depth !== undefined && !(opts.depth >= 0 && opts.depth <= 1)) {
+    throw new RangeError(`depth must be in [0, 1]; got ${opts.depth}`);
+  }
+  if (opts.filler.length === 0) throw new RangeError("filler must not be empty");
+}
+
+/**
+ * Builds [filler][needle(s)][filler][question] so the whole sequence (with the answer) is
+ * `length` bytes and the target needle sits at `depth` (or `offset` bytes before the answer).
+ */
+function build(
+  kind: RetrievalExample["kind"],
+  opts: RetrievalOptions,
+  needle: (key: string) => string,
+  question: string,
+  distractors: string[],
+): RetrievalExample {
+  const { rng } = opts;
+  const key = randomKey(rng);
+  const needleBytes = encode(needle(key));
+  const keyInNeedle = needle(key).indexOf(key);
+  const questionBytes = encode(question);
+  const distractorBytes = distractors.map((d) => encode(d));
+  const fixed = needleBytes.length + questionBytes.length + KEY_DIGITS +
+    distractorBytes.reduce((s, d) => s + d.length, 0);
+  checkPlacement(opts, fixed);
+  const fillerLength = opts.length - fixed;
+  // The body is the filler with the distractors inserted; the needle goes in at `at`.
+  const bodyLength = opts.length - KEY_DIGITS - questionBytes.length - needleBytes.length;
+  let at: number;
+  if (opts.offset !== undefined) {
+    const minOffset = needleBytes.length - keyInNeedle + questionBytes.length;
+    const maxOffset = opts.length - KEY_DIGITS - keyInNeedle;
+    if (!Number.isInteger(opts.offset) || opts.offset < minOffset || opts.offset > maxOffset) {
+      throw new RangeError(
+        `offset must be an integer in [${minOffset}, ${maxOffset}]; got ${opts.offset}`,
+      );
+    }
+    at = opts.length - KEY_DIGITS - opts.offset - keyInNeedle;
+  } else {
+    at = Math.round((opts.depth ?? rng.next()) * bodyLength);
+  }
+  const filler = fillerBytes(opts.filler, fillerLength, rng);
+  // Distractor positions in filler coordinates, redrawn until none straddles the needle.
+  let spots: number[] = [];
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    spots = distractorBytes.map(() => rng.int(fillerLength + 1));
+    const order = spots.map((s, i) => [s, i]).sort((a, b) => a[0] - b[0]);
+    let shift = 0;
+    let ok = true;
+    for (const [s, i] of order) {
+      const startInBody = s + shift;
+      const endInBody = startInBody + distractorBytes[i].length;
+      if (at > startInBody && at < endInBody) ok = false;
+      shift += distractorBytes[i].length;
+    }
+    if (ok) break;
+  }
+  const body = new Uint8Array(bodyLength);
+  {
+    const order = spots.map((s, i) => [s, i]).sort((a, b) => a[0] - b[0]);
+    let cursor = 0;
+    let o = 0;
+    for (const [s, i] of order) {
+      body.set(filler.subarray(cursor, s), o);
+      o += s - cursor;
+      cursor = s;
+      body.set(distractorBytes[i], o);
+      o += distractorBytes[i].length;
+    }
+    body.set(filler.subarray(cursor), o);
+  }
+  const prompt = concat([body.subarray(0, at), needleBytes, body.subarray(at), questionBytes]);
+  const keyPosition = at + keyInNeedle;
+  return {
+    kind,
+    prompt,
+    answer: encode(key),
+    answerText: key,
+    keyPosition,
+    offset: prompt.length - keyPosition,
+    depth: bodyLength === 0 ? 0 : at / bodyLength,
+  };
+}
+
+/**
+ * Passkey retrieval: "The pass key is NNNNN. Remember it." inside filler, then
+ * "What is the pass key? The pass key is " and the 5-digit answer.
+ */
+export function makePasskey(opts: RetrievalOptions): RetrievalExample {
+  return build(
+    "passkey",
+    opts,
+    (k) => ` The pass key is ${k}. Remember it. `,
+    " What is the pass key? The pass key is ",
+    [],
+  );
+}
+
+/**
+ * Multi-key retrieval: `numKeys` labelled keys ("The red pass key is NNNNN."), one asked for.
+ * The distractors carry other labels and other random keys.
+ */
+export function makeMultiKey(opts: RetrievalOptions & { numKeys?: number }): RetrievalExample {
+  const numKeys = opts.numKeys ?? 4;
+  if (!Number.isInteger(numKeys) || numKeys < 2 || numKeys > KEY_LABELS.length) {
+    throw new RangeError(`numKeys must be an integer in [2, ${KEY_LABELS.length}]; got ${numKeys}`);
+  }
+  const labels = [...KEY_LABELS];
+  for (let i = labels.length - 1; i > 0; i--) {
+    const j = opts.rng.int(i + 1);
+    [labels[i], labels[j]] = [labels[j], labels[i]];
+  }
+  const [target, ...others] = labels.slice(0, numKeys);
+  const distractors = others.map((l) => ` The ${l} pass key is ${randomKey(opts.rng)}. `);
+  return build(
+    "multikey",
+    opts,
+    (k) => ` The ${target} pass key is ${k}. `,
+    ` What is the ${target} pass key? The ${target} pass key is `,
+    distractors,
+  );
+}
+
+/** prompt + answer as one sequence (what training and teacher-forced scoring feed the model). */
+export function exampleSequence(ex: RetrievalExample): Uint8Array {
+  return concat([ex.prompt, ex.answer]);
+}

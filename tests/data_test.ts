@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { loadCorpus, totalBytes } from "../src/data/corpus.ts";
+import { decode, encode } from "../src/data/tokenizer.ts";
+import { deriveSeed, Rng } from "../src/data/rng.ts";
+import { sampleTextBatch } from "../src/data/batches.ts";
+import { exampleSequence, makeMultiKey, makePasskey } from "../src/data/passkey.ts";
+
+const corpus = await loadCorpus();
+
+Deno.test("tokenizer round-trips bytes, including non-ASCII", () => {
+  for (const s of ["", "pass key 12345", "Mansfield — café", "\n\t"]) {
+    assert.equal(decode(encode(s)), s);
+  }
+  assert.equal(encode("é").length, 2);
+  assert.throws(() => decode([256]), /tokens\[0\] must be an integer in \[0, 255\]/);
+});
+
+Deno.test("corpus split is by whole documents and held-out text is never in train", () => {
+  assert.ok(corpus.train.length > 500 && corpus.heldOut.length >= 20);
+  const trainIds = new Set(corpus.train.map((d) => d.id));
+  for (const d of corpus.heldOut) assert.ok(!trainIds.has(d.id), d.id);
+  assert.ok(corpus.heldOut.some((d) => d.id === "austen/persuasion.txt"));
+  assert.ok(corpus.heldOut.some((d) => d.collection === "kjv"));
+  assert.ok(corpus.heldOut.some((d) => d.id.startsWith("brown/cl")));
+  assert.ok(!corpus.train.some((d) => d.id.includes("README")));
+  assert.ok(totalBytes(corpus.train) > 10 * totalBytes(corpus.heldOut) / 2);
+});
+
+Deno.test("seeded batch sampler is deterministic and windows are contiguous text", () => {
+  const a = sampleTextBatch(corpus.train, 3, 31, new Rng(5));
+  const b = sampleTextBatch(corpus.train, 3, 31, new Rng(5));
+  const c = sampleTextBatch(corpus.train, 3, 31, new Rng(6));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.equal(a.length, 3 * 32);
+  assert.notEqual(deriveSeed(1, 2), deriveSeed(1, 3));
+});
+
+Deno.test("passkey: length, depth, offset, question at the end, answer digits", () => {
+  const rng = new Rng(11);
+  for (const length of [128, 257, 1000]) {
+    for (const depth of [0, 0.3, 1]) {
+      const ex = makePasskey({ filler: corpus.heldOut, length, depth, rng });
+      assert.equal(ex.prompt.length + ex.answer.length, length);
+      assert.match(ex.answerText, /^[1-9]\d{4}$/);
+      const text = decode(ex.prompt);
+      assert.ok(text.endsWith(" What is the pass key? The pass key is "));
+      assert.equal(decode(ex.prompt.subarray(ex.keyPosition, ex.keyPosition + 5)), ex.answerText);
+      assert.equal(text.split(ex.answerText).length, 2, "key appears once (filler is digit-free)");
+      assert.ok(Math.abs(ex.depth - depth) < 0.02);
+    }
+  }
+  const ex = makePasskey({ filler: corpus.heldOut, length: 512, offset: 300, rng });
+  assert.equal(ex.offset, 300);
+  assert.equal(exampleSequence(ex).length, 512);
+  assert.throws(() => makePasskey({ filler: corpus.heldOut, length: 20, rng }), /length must be/);
+  assert.throws(() => makePasskey({ filler: corpus.heldOut, length: 200, depth: 2, rng }), /depth/);
+  assert.throws(
+    () => makePasskey({ filler: corpus.heldOut, length: 200, offset: 5000, rng }),
+    /offset must be/,
+  );
+});
+
+Deno.test("passkey generator is seeded", () => {
+  const a = makePasskey({ filler: corpus.heldOut, length: 300, rng: new Rng(3) });
+  const b = makePasskey({ filler: corpus.heldOut, length: 300, rng: new Rng(3) });
+  assert.deepEqual(a.prompt, b.prompt);
+  assert.equal(a.answerText, b.answerText);
+});
+
+Deno.test("multi-key: needle among distractors, asked by label, exact offset", () => {
+  const rng = new Rng(17);
+  for (let i = 0; i < 20; i++) {
+    const ex = makeMultiKey({ filler: corpus.heldOut, length: 400, numKeys: 4, rng });
+    const text = decode(ex.prompt);
+    assert.equal(ex.prompt.length + 5, 400);
+    const asked = text.match(/What is the (\w+) pass key\? The \1 pass key is $/);
+    assert.ok(asked, text.slice(-60));
+    const needles = [...text.matchAll(/The (\w+) pass key is (\d{5})\./g)];
+    assert.equal(needles.length, 4);
+    const target = needles.filter((m) => m[1] === asked![1]);
+    assert.equal(target.length, 1);
+    assert.equal(target[0][2], ex.answerText);
+    assert.equal(decode(ex.prompt.subarray(ex.keyPosition, ex.keyPosition + 5)), ex.answerText);
+  }
+  const ex = makeMultiKey({ filler: corpus.heldOut, length: 600, offset: 250, rng });
+  assert.equal(ex.offset, 250);
+  assert.throws(() => makeMultiKey({ filler: corpus.heldOut, length: 400, numKeys: 1, rng }));
+});
