@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { installWasmFixes } from "./kernels/wasm_fixes.ts";
 
 export type BackendName = "webgpu" | "wasm" | "cpu";
 export const BACKENDS: readonly BackendName[] = ["webgpu", "wasm", "cpu"];
@@ -28,7 +29,9 @@ export interface AdapterReport {
 /** Describes the WebGPU adapter without initialising tfjs. */
 export async function describeAdapter(): Promise<AdapterReport> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-  if (!gpu) return { available: false, description: "navigator.gpu missing", isFallbackAdapter: false };
+  if (!gpu) {
+    return { available: false, description: "navigator.gpu missing", isFallbackAdapter: false };
+  }
   const adapter = await gpu.requestAdapter();
   if (!adapter) return { available: false, description: "no adapter", isFallbackAdapter: false };
   const info = adapter.info;
@@ -39,14 +42,17 @@ export async function describeAdapter(): Promise<AdapterReport> {
   return {
     available: true,
     description,
-    isFallbackAdapter: (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || software,
+    isFallbackAdapter: (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+      software,
   };
 }
 
 let wasmPathsSet = false;
 function ensureWasmPaths(): void {
   if (wasmPathsSet) return;
-  setWasmPaths(new URL("../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href);
+  setWasmPaths(
+    new URL("../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href,
+  );
   wasmPathsSet = true;
 }
 
@@ -87,5 +93,11 @@ export async function initBackend(opts: { backend?: BackendName } = {}): Promise
     if (!ok) throw new Error(`tfjs could not initialise the ${backend} backend`);
   }
   await tf.ready();
+  // Faster BatchMatMul/Slice for wasm (see src/kernels/wasm_fixes.ts); idempotent.
+  if (backend === "wasm") installWasmFixes();
+  // tfjs-cpu greets Deno (seen as Node) with a banner advertising tfjs-node, which cannot load
+  // here; silence it without touching IS_NODE, which the wasm loader relies on.
+  const cpu = tf.backend() as { firstUse?: boolean };
+  if (backend === "cpu" && "firstUse" in cpu) cpu.firstUse = false;
   return { backend, reason, adapter };
 }

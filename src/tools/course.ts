@@ -1,0 +1,118 @@
+/**
+ * Runs the course: executes every notebook in order in the real Deno Jupyter kernel, writes the
+ * executed notebooks and an HTML rendering with all figures to `build/`, and prints a summary.
+ *
+ * `deno task course [--only 01_rope,02] [--preset course] [--timeout 900] [--inplace] [--out build]`
+ * `--inplace` also writes the outputs back into notebooks/ (how the committed outputs are made).
+ * Exits non-zero if any notebook fails; the failing cell's source and error are printed.
+ * @module
+ */
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { PYTHON } from "./setup.ts";
+
+const ROOT = resolve(new URL("../..", import.meta.url).pathname);
+const RUNNER = join(ROOT, "src/tools/nbrun.py");
+
+/** One notebook's outcome. */
+export interface NotebookResult {
+  notebook: string;
+  seconds: number;
+  status: "ok" | "failed" | "timeout" | "error";
+}
+
+/** Lists the course notebooks in order, keeping those whose name starts with one of `only`. */
+export function listNotebooks(dir: string, only: string[] = []): string[] {
+  const names = [...Deno.readDirSync(dir)]
+    .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+    .map((e) => e.name)
+    .sort();
+  const kept = only.length ? names.filter((n) => only.some((o) => n.startsWith(o))) : names;
+  if (only.length && kept.length === 0) {
+    throw new RangeError(`--only ${only.join(",")} matches no notebook; have: ${names.join(", ")}`);
+  }
+  return kept.map((n) => join(dir, n));
+}
+
+/** Executes one notebook with the Python runner; its stderr (failures) passes through. */
+export async function runNotebook(
+  path: string,
+  opts: { out: string; timeout: number; inplace?: boolean; preset?: string },
+): Promise<NotebookResult> {
+  const t0 = performance.now();
+  const args = [RUNNER, path, "--out", opts.out, "--timeout", String(opts.timeout), "--html"];
+  args.push("--require-png");
+  if (opts.inplace) args.push("--inplace");
+  const env: Record<string, string> = {};
+  if (opts.preset) env.COURSE_PRESET = opts.preset;
+  const res = await new Deno.Command(PYTHON, { args, env, stdout: "inherit", stderr: "inherit" })
+    .output();
+  const seconds = (performance.now() - t0) / 1000;
+  const status = res.code === 0
+    ? "ok"
+    : res.code === 1
+    ? "failed"
+    : res.code === 2
+    ? "timeout"
+    : "error";
+  return { notebook: basename(path, ".ipynb"), seconds, status };
+}
+
+function indexHtml(results: NotebookResult[]): string {
+  const rows = results.map((r) =>
+    `<tr><td><a href="${r.notebook}.html">${r.notebook}</a></td><td>${r.seconds.toFixed(1)}</td>` +
+    `<td>${r.status}</td></tr>`
+  ).join("\n");
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Long-context retrofit course</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}</style></head>
+<body><h1>Long-context retrofit course: executed notebooks</h1>
+<table><tr><th>notebook</th><th>seconds</th><th>status</th></tr>
+${rows}</table></body></html>`;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      only: { type: "string", default: "" },
+      notebook: { type: "string", multiple: true, default: [] },
+      preset: { type: "string" },
+      timeout: { type: "string", default: "900" },
+      out: { type: "string", default: join(ROOT, "build") },
+      inplace: { type: "boolean", default: false },
+    },
+  });
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0)) throw new RangeError(`--timeout must be > 0 seconds; got ${values.timeout}`);
+  const only = values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  const notebooks = values.notebook.length
+    ? values.notebook.map((p) => resolve(p))
+    : listNotebooks(join(ROOT, "notebooks"), only);
+  await Deno.mkdir(values.out, { recursive: true });
+  const results: NotebookResult[] = [];
+  for (const nb of notebooks) {
+    console.log(`course: running ${basename(nb)} ...`);
+    const r = await runNotebook(nb, {
+      out: values.out,
+      timeout,
+      inplace: values.inplace,
+      preset: values.preset,
+    });
+    console.log(`course: ${r.notebook} ${r.status} in ${r.seconds.toFixed(1)} s`);
+    results.push(r);
+  }
+  await Deno.writeTextFile(join(values.out, "index.html"), indexHtml(results));
+  const w = Math.max(8, ...results.map((r) => r.notebook.length));
+  console.log(`\n${"notebook".padEnd(w)}  seconds  status`);
+  for (const r of results) {
+    console.log(`${r.notebook.padEnd(w)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.status}`);
+  }
+  const failed = results.filter((r) => r.status !== "ok").length;
+  console.log(
+    `\n${results.length - failed} of ${results.length} notebooks ok. ` +
+      `Open ${join(values.out, "index.html")} (executed notebooks: ${values.out}/*.ipynb)`,
+  );
+  return failed ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,21 @@
+/**
+ * Figures, tables and markdown for the notebooks.
+ *
+ * @example
+ * ```ts
+ * import { figure, showFigure } from "../src/viz/mod.ts";
+ * await showFigure(figure([{ y: [1, 2, 3] }], { title: "demo" }));
+ * ```
+ * @module
+ */
+export { figure, type FigureOptions, type PlotlyFigure, type PlotlyTrace } from "./figure.ts";
+export {
+  figureBundle,
+  type Row,
+  showFigure,
+  type ShowFigureOptions,
+  showMarkdown,
+  showTable,
+  tableBundle,
+} from "./display.ts";
+export { findChromium, renderPlotlyPng } from "./png.ts";

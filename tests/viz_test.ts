@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { figure, figureBundle, showMarkdown, tableBundle } from "../src/viz/mod.ts";
+import { encodeBase64 } from "../src/util/base64.ts";
+
+Deno.test("figureBundle carries plotly JSON and a real PNG rendered by chromium", async () => {
+  const fig = figure([{ x: [1, 2, 3], y: [2, 4, 8], name: "doubling" }], {
+    title: "demo",
+    yLog: true,
+  });
+  const bundle = await figureBundle(fig, { width: 320, height: 200 });
+  const plotly = bundle["application/vnd.plotly.v1+json"] as {
+    data: unknown[];
+    layout: { width: number };
+  };
+  assert.equal(plotly.data.length, 1);
+  assert.equal(plotly.layout.width, 320);
+  const png = Uint8Array.from(atob(bundle["image/png"] as string), (c) => c.charCodeAt(0));
+  assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]); // PNG signature
+  const view = new DataView(png.buffer);
+  assert.equal(view.getUint32(16), 320); // IHDR width
+  assert.equal(view.getUint32(20), 200); // IHDR height
+  assert.equal(bundle["text/plain"], "<figure: demo>");
+});
+
+Deno.test("figureBundle rejects something that is not a figure", async () => {
+  await assert.rejects(() => figureBundle({} as never), /fig must be a plotly figure/);
+});
+
+Deno.test("tableBundle renders rows as HTML and aligned text, escaping HTML", () => {
+  const b = tableBundle([{ option: "<pi>", bpb: 1.23456, n: 3 }, {
+    option: "yarn",
+    bpb: 0.00001,
+    n: 4,
+  }], {
+    caption: "t",
+  });
+  const html = b["text/html"] as string;
+  assert.match(html, /<th>option<\/th><th>bpb<\/th><th>n<\/th>/);
+  assert.match(html, /&lt;pi&gt;/);
+  assert.match(html, /1\.235/);
+  assert.match(html, /1\.000e-5/);
+  const lines = (b["text/plain"] as string).split("\n");
+  assert.equal(lines[0], "t");
+  assert.equal(lines.length, 5);
+  assert.throws(() => tableBundle(42 as never), /polars DataFrame or an array of row objects/);
+});
+
+Deno.test("showMarkdown rejects non-strings", () => {
+  assert.throws(() => showMarkdown(3 as never), /markdown must be a string/);
+});
+
+Deno.test("encodeBase64 matches btoa, also past the chunk size", () => {
+  const bytes = Uint8Array.from({ length: 70000 }, (_, i) => (i * 31) % 256);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  assert.equal(encodeBase64(bytes), btoa(s));
+  assert.equal(encodeBase64(new Uint8Array([104, 105])), "aGk=");
+});
