@@ -15,7 +15,6 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installWasmFixes } from "./kernels/wasm_fixes.ts";
-import { installWasmFixes } from "./kernels/wasm_fixes.ts";
 
 export type BackendName = "webgpu" | "wasm" | "cpu";
 export const BACKENDS: readonly BackendName[] = ["webgpu", "wasm", "cpu"];
@@ -94,8 +93,6 @@ export async function initBackend(opts: { backend?: BackendName } = {}): Promise
     if (!ok) throw new Error(`tfjs could not initialise the ${backend} backend`);
   }
   await tf.ready();
-  // Faster BatchMatMul/Slice for wasm (see src/kernels/wasm_fixes.ts); idempotent.
-  if (backend === "wasm") installWasmFixes();
   // Faster BatchMatMul/Slice for wasm (see src/kernels/wasm_fixes.ts); idempotent.
   if (backend === "wasm") installWasmFixes();
   // tfjs-cpu greets Deno (seen as Node) with a banner advertising tfjs-node, which cannot load
