@@ -11,7 +11,13 @@
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { readFloat32, registerCourseKernel, runFlatProgram, writeFloat32 } from "./webgpu_program.ts";
+ * import {
+ *   kernelInput,
+ *   readFloat32,
+ *   registerCourseKernel,
+ *   runFlatProgram,
+ *   writeFloat32,
+ * } from "./webgpu_program.ts";
  *
  * // y = a * x + b, elementwise, as a kernel named "CourseAxpb".
  * registerCourseKernel("CourseAxpb", {
@@ -19,16 +25,17 @@
  *     runFlatProgram(backend, {
  *       name: "course_axpb",
  *       inputs: ["X"],
- *       outputShape: inputs.x.shape,
+ *       outputShape: kernelInput(inputs, "x").shape,
  *       uniforms: "a : f32, b : f32,",
  *       body: "setOutputAtIndex(index, uniforms.a * X[index] + uniforms.b);",
- *     }, [inputs.x], [{ type: "float32", data: [attrs.a as number] }, {
+ *     }, [kernelInput(inputs, "x")], [{ type: "float32", data: [attrs.a as number] }, {
  *       type: "float32",
  *       data: [attrs.b as number],
  *     }]),
  *   cpu: ({ inputs, attrs, backend }) => {
- *     const x = readFloat32(backend, inputs.x);
- *     return writeFloat32(backend, x.map((v) => (attrs.a as number) * v + (attrs.b as number)), inputs.x.shape);
+ *     const x = kernelInput(inputs, "x");
+ *     const values = readFloat32(backend, x).map((v) => (attrs.a as number) * v + (attrs.b as number));
+ *     return writeFloat32(backend, values, x.shape);
  *   },
  * });
  * const y = tf.engine().runKernel("CourseAxpb", { x: tf.ones([3]) }, { a: 2, b: 1 }) as tf.Tensor;
@@ -221,6 +228,20 @@ export function readFloat32(backend: unknown, info: tf.TensorInfo): Float32Array
  */
 export function disposeInfo(backend: unknown, info: tf.TensorInfo): void {
   (backend as WebGpuBackendLike).disposeData(info.dataId);
+}
+
+/**
+ * A kernel's named input, or a TypeError naming it (tfjs types inputs as possibly undefined).
+ *
+ * @example
+ * ```ts
+ * const x = kernelInput(inputs, "x"); // inside a kernelFunc
+ * ```
+ */
+export function kernelInput(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
+  const info = inputs[name];
+  if (!info) throw new TypeError(`kernel input "${name}" is missing`);
+  return info;
 }
 
 /** Kernel implementations of one op: WGSL for webgpu, a typed-array loop for wasm and cpu. */
