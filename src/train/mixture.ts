@@ -1,0 +1,82 @@
+/**
+ * The pretraining data mixture: rows of natural text and rows of retrieval tasks (passkey and
+ * multi-key) whose key sits at a uniform depth, so retrieval offsets cover 1..L0. Filler comes
+ * from training documents only. Each batch is a pure function of (seed, step).
+ *
+ * @example
+ * ```ts
+ * import { mixtureBatch } from "./mixture.ts";
+ * const { tokens, weights } = mixtureBatch(corpus.train, { batch: 8, seqLen: 256, seed: 1 }, 0);
+ * ```
+ * @module
+ */
+import type { Document } from "../data/corpus.ts";
+import { sampleWindow } from "../data/batches.ts";
+import { exampleSequence, makeMultiKey, makePasskey } from "../data/passkey.ts";
+import { deriveSeed, Rng } from "../data/rng.ts";
+
+/** Mixture parameters. */
+export interface MixtureOptions {
+  batch: number;
+  seqLen: number;
+  seed: number;
+  /** Fraction of rows that are retrieval tasks (default 0.5). */
+  taskFraction?: number;
+  /** Of the task rows, the fraction that are multi-key (default 0.3). */
+  multiKeyFraction?: number;
+  /** Loss weight of the 5 answer bytes relative to 1 for every other byte (default 4). */
+  answerWeight?: number;
+}
+
+/** One batch: tokens [batch, seqLen + 1] and target weights [batch, seqLen], row-major. */
+export interface MixtureBatch {
+  tokens: Int32Array;
+  weights: Float32Array;
+  taskRows: number;
+}
+
+/** The batch for `step`: the same (docs, options, step) always gives the same batch. */
+export function mixtureBatch(
+  docs: readonly Document[],
+  o: MixtureOptions,
+  step: number,
+): MixtureBatch {
+  const { batch, seqLen } = o;
+  const taskFraction = o.taskFraction ?? 0.5;
+  if (!(taskFraction >= 0 && taskFraction <= 1)) {
+    throw new RangeError(`taskFraction must be in [0, 1]; got ${taskFraction}`);
+  }
+  const answerWeight = o.answerWeight ?? 4;
+  const rng = new Rng(deriveSeed(o.seed, step));
+  const tokens = new Int32Array(batch * (seqLen + 1));
+  const weights = new Float32Array(batch * seqLen).fill(1);
+  let taskRows = 0;
+  for (let b = 0; b < batch; b++) {
+    let row: Uint8Array;
+    if (rng.next() < taskFraction) {
+      taskRows++;
+      const opts = { filler: docs, length: seqLen + 1, depth: rng.next(), rng };
+      const multi = rng.next() < (o.multiKeyFraction ?? 0.3);
+      const numKeys = 2 + rng.int(3);
+      let ex;
+      try {
+        ex = multi ? makeMultiKey({ ...opts, numKeys }) : makePasskey(opts);
+      } catch (e) {
+        // A window too short for the task (e.g. the tiny preset): natural text instead.
+        if (!(e instanceof RangeError)) throw e;
+        tokens.set(sampleWindow(docs, seqLen + 1, rng), b * (seqLen + 1));
+        taskRows--;
+        continue;
+      }
+      row = exampleSequence(ex);
+      // The answer is the last 5 tokens: targets seqLen-5 .. seqLen-1 of this row.
+      for (let i = seqLen - ex.answer.length; i < seqLen; i++) {
+        weights[b * seqLen + i] = answerWeight;
+      }
+    } else {
+      row = sampleWindow(docs, seqLen + 1, rng);
+    }
+    tokens.set(row, b * (seqLen + 1));
+  }
+  return { tokens, weights, taskRows };
+}

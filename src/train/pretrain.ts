@@ -1,0 +1,76 @@
+/**
+ * `deno task pretrain`: pretrains the base RoPE model of a preset at L0 and writes
+ * `<out>/latest.safetensors` (weights + optimizer state, for resuming), `<out>/curve.csv` and, when
+ * the run is complete, `<out>/model.safetensors` (weights only, the shipped checkpoint).
+ * Resumes from `<out>/latest.safetensors` by default.
+ *
+ * @example
+ * ```sh
+ * deno task pretrain --preset course --steps 2000 --batch 16 --out assets/checkpoints/course
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { initBackend } from "../backend.ts";
+import { saveCheckpoint } from "../model/checkpoint.ts";
+import { train } from "./trainer.ts";
+
+/** Parses the command line and runs (or resumes) the pretraining. */
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
+      steps: { type: "string", default: "2000" },
+      batch: { type: "string", default: "16" },
+      lr: { type: "string", default: "2e-3" },
+      seed: { type: "string", default: "0" },
+      "task-fraction": { type: "string", default: "0.5" },
+      "checkpoint-every": { type: "string", default: "50" },
+      "log-every": { type: "string", default: "10" },
+      out: { type: "string" },
+      "no-resume": { type: "boolean", default: false },
+      backend: { type: "string" },
+    },
+  });
+  const preset = values.preset!;
+  const out = values.out ?? `assets/checkpoints/${preset}`;
+  const num = (name: string, v: string) => {
+    const x = Number(v);
+    if (!Number.isFinite(x)) throw new RangeError(`--${name} must be a number; got "${v}"`);
+    return x;
+  };
+  const choice = await initBackend(
+    values.backend ? { backend: values.backend as "wasm" | "cpu" | "webgpu" } : {},
+  );
+  console.log(`backend ${choice.backend} (${choice.reason})`);
+  const steps = num("steps", values.steps!);
+  const result = await train({
+    preset,
+    steps,
+    batch: num("batch", values.batch!),
+    lr: num("lr", values.lr!),
+    seed: num("seed", values.seed!),
+    taskFraction: num("task-fraction", values["task-fraction"]!),
+    checkpointEvery: num("checkpoint-every", values["checkpoint-every"]!),
+    logEvery: num("log-every", values["log-every"]!),
+    outDir: out,
+    resume: !values["no-resume"],
+  });
+  if (result.stepsDone === steps) {
+    await saveCheckpoint(`${out}/model.safetensors`, result.config, result.model.weights(), {
+      metadata: {
+        step: String(result.stepsDone),
+        elapsed_s: result.elapsedS.toFixed(1),
+        tokens: String(result.curve.at(-1)?.tokens ?? 0),
+        command: `deno task pretrain ${argv.join(" ")}`,
+      },
+    });
+    console.log(
+      `done: ${out}/model.safetensors after ${steps} steps, ${result.elapsedS.toFixed(0)} s`,
+    );
+  }
+  result.model.dispose();
+}
+
+if (import.meta.main) await main(Deno.args);

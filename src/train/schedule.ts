@@ -1,0 +1,41 @@
+/**
+ * Learning-rate schedule: linear warmup to the peak, then cosine decay to `minRatio x peak`.
+ *
+ * @example
+ * ```ts
+ * import { learningRate } from "./schedule.ts";
+ * learningRate(0, { peak: 1e-3, warmupSteps: 100, totalSteps: 1000 }); // 1e-5
+ * ```
+ * @module
+ */
+
+/** Schedule parameters. */
+export interface ScheduleOptions {
+  peak: number;
+  warmupSteps: number;
+  totalSteps: number;
+  /** Final learning rate as a fraction of the peak (default 0.1). */
+  minRatio?: number;
+}
+
+/** Learning rate for 0-based `step`. Steps past `totalSteps` stay at the floor. */
+export function learningRate(step: number, o: ScheduleOptions): number {
+  if (!(o.peak > 0)) throw new RangeError(`peak must be > 0; got ${o.peak}`);
+  if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) {
+    throw new RangeError(`warmupSteps must be an integer >= 0; got ${o.warmupSteps}`);
+  }
+  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) {
+    throw new RangeError(`totalSteps must be an integer >= 1; got ${o.totalSteps}`);
+  }
+  if (!Number.isInteger(step) || step < 0) {
+    throw new RangeError(`step must be an integer >= 0; got ${step}`);
+  }
+  const minRatio = o.minRatio ?? 0.1;
+  if (!(minRatio >= 0 && minRatio <= 1)) {
+    throw new RangeError(`minRatio must be in [0, 1]; got ${minRatio}`);
+  }
+  if (step < o.warmupSteps) return (o.peak * (step + 1)) / o.warmupSteps;
+  const decaySteps = Math.max(1, o.totalSteps - o.warmupSteps);
+  const progress = Math.min(1, (step - o.warmupSteps) / decaySteps);
+  return o.peak * (minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
