@@ -2,9 +2,9 @@
  * The positional and attention building blocks the decoder uses, gathered in one place so the
  * model imports them from here.
  *
- * TEMPORARY STAND-INS: until src/positions/*.ts and src/kernels/{rotary,attention}.ts land, this
- * file holds small composite versions with the agreed signatures (see /tmp/conventions.md). Each
- * is replaced by a re-export of the real module as soon as that module is committed.
+ * Positions and rotary are the real modules. TEMPORARY STAND-IN: `attention` below is a small
+ * composite (O(N^2) memory) with the agreed signature until src/kernels/attention.ts lands; it is
+ * then replaced by a re-export.
  *
  * @example
  * ```ts
@@ -13,108 +13,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { relativePositionBucket } from "../positions/t5.ts";
 
-// ---- STAND-IN for src/positions/rope.ts (default / linear / ntk only) ----
-/** RoPE scaling (agreed interface, DESIGN.md). */
-export type RopeScaling =
-  | { type: "default" }
-  | { type: "linear"; factor: number }
-  | { type: "ntk"; factor: number }
-  | { type: "dynamic"; factor: number; originalMaxPositions: number }
-  | {
-    type: "yarn";
-    factor: number;
-    originalMaxPositions: number;
-    betaFast?: number;
-    betaSlow?: number;
-  };
-
-/** STAND-IN: inverse frequencies and attention scale for `scaling`. */
-export function ropeInvFreq(
-  headDim: number,
-  base: number,
-  scaling: RopeScaling,
-  _seqLen?: number,
-): { invFreq: Float32Array; attentionScale: number } {
-  let b = base;
-  if (scaling.type === "ntk") b = base * scaling.factor ** (headDim / (headDim - 2));
-  const invFreq = new Float32Array(headDim / 2);
-  for (let i = 0; i < headDim / 2; i++) invFreq[i] = 1 / b ** ((2 * i) / headDim);
-  if (scaling.type === "linear") {
-    for (let i = 0; i < invFreq.length; i++) invFreq[i] /= scaling.factor;
-  }
-  if (scaling.type === "dynamic" || scaling.type === "yarn") {
-    throw new RangeError(`stand-in ropeInvFreq lacks "${scaling.type}"; wait for src/positions`);
-  }
-  return { invFreq, attentionScale: 1 };
-}
-
-// ---- STAND-IN for src/positions/alibi.ts ----
-/** STAND-IN: ALiBi slopes (Press et al.), any head count. */
-export function alibiSlopes(numHeads: number): Float32Array {
-  const pow2 = (n: number) => {
-    const start = 2 ** (-(2 ** -(Math.log2(n) - 3)));
-    return Array.from({ length: n }, (_, i) => start * start ** i);
-  };
-  const closest = 2 ** Math.floor(Math.log2(numHeads));
-  const s = pow2(closest);
-  if (closest < numHeads) {
-    s.push(...pow2(2 * closest).filter((_, i) => i % 2 === 0).slice(0, numHeads - closest));
-  }
-  return Float32Array.from(s);
-}
-
-// ---- STAND-IN for src/positions/t5.ts ----
-/** STAND-IN: HF T5 relative position bucket (relativePosition = key - query). */
-export function relativePositionBucket(
-  relativePosition: number,
-  opts: { bidirectional: boolean; numBuckets: number; maxDistance: number },
-): number {
-  let numBuckets = opts.numBuckets;
-  let ret = 0;
-  let n = relativePosition;
-  if (opts.bidirectional) {
-    numBuckets = Math.floor(numBuckets / 2);
-    if (n > 0) ret += numBuckets;
-    n = Math.abs(n);
-  } else {
-    n = -Math.min(n, 0);
-  }
-  const maxExact = Math.floor(numBuckets / 2);
-  if (n < maxExact) return ret + n;
-  const large = maxExact + Math.floor(
-    Math.log(n / maxExact) / Math.log(opts.maxDistance / maxExact) * (numBuckets - maxExact),
-  );
-  return ret + Math.min(large, numBuckets - 1);
-}
-
-// ---- STAND-IN for src/kernels/rotary.ts (composite, rotate_half convention) ----
-/** STAND-IN: rotary embedding on [B, H, T, D]. */
-export function applyRotary(
-  x: tf.Tensor4D,
-  invFreq: Float32Array,
-  opts: { attentionScale?: number; positionOffset?: number } = {},
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, , t, d] = x.shape;
-    const half = d / 2;
-    const off = opts.positionOffset ?? 0;
-    const scale = opts.attentionScale ?? 1;
-    const cos = new Float32Array(t * d);
-    const sin = new Float32Array(t * d);
-    for (let p = 0; p < t; p++) {
-      for (let i = 0; i < half; i++) {
-        const a = (p + off) * invFreq[i];
-        cos[p * d + i] = cos[p * d + i + half] = Math.cos(a) * scale;
-        sin[p * d + i] = sin[p * d + i + half] = Math.sin(a) * scale;
-      }
-    }
-    const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, half]);
-    const x2 = x.slice([0, 0, 0, half], [-1, -1, -1, half]);
-    const rotated = tf.concat([tf.neg(x2), x1], 3);
-    return tf.add(tf.mul(x, tf.tensor2d(cos, [t, d])), tf.mul(rotated, tf.tensor2d(sin, [t, d])));
-  });
-}
+export { ropeInvFreq, type RopeScaling } from "../positions/rope.ts";
+export { alibiSlopes } from "../positions/alibi.ts";
+export { relativePositionBucket } from "../positions/t5.ts";
+export { applyRotary } from "../kernels/rotary.ts";
 
 // ---- STAND-IN for src/kernels/attention.ts (composite, O(N^2) memory) ----
 /** Bias of the attention op (agreed interface). */
