@@ -64,12 +64,12 @@ const alibiCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as AlibiBiasAttrs;
   const slopes = readFloat32(backend, kernelInput(inputs, "slopes"));
   const out = new Float32Array(slopes.length * a.queryLen * a.keyLen);
-  let o = 0;
   for (let h = 0; h < slopes.length; h++) {
     for (let i = 0; i < a.queryLen; i++) {
-      for (let j = 0; j < a.keyLen; j++) {
-        out[o++] = -slopes[h] * Math.max(0, i + a.queryOffset - j);
-      }
+      const q = i + a.queryOffset;
+      const row = (h * a.queryLen + i) * a.keyLen;
+      // Future keys (j > q) keep the array's initial 0.
+      for (let j = 0; j < Math.min(a.keyLen, q + 1); j++) out[row + j] = -slopes[h] * (q - j);
     }
   }
   return writeFloat32(backend, out, [slopes.length, a.queryLen, a.keyLen]);

@@ -1,0 +1,219 @@
+/**
+ * The positional kernels (rotary, ALiBi bias, T5 bias and its table gradient) against composite
+ * tfjs-op equivalents, side by side on each backend in one process.
+ *
+ * `deno task bench positional [--lengths 256,512] [--backends wasm,cpu,webgpu]` writes
+ * `assets/bench/positional.csv`. Each timing is the mean of a few runs (one when the warm-up
+ * took over a second) after a warm-up (which also compiles shaders) and includes reading the result back (a sum to one scalar for the
+ * [H, T, T] biases), the same for kernel and composite.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { type BackendName, initBackend } from "../backend.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { applyRotary } from "../kernels/rotary.ts";
+import { alibiBias } from "../kernels/alibi_bias.ts";
+import { t5Bias } from "../kernels/t5_bias.ts";
+import { relativePositionBucket } from "../positions/t5.ts";
+
+/** One row of the CSV: an op and pass at one length on one backend, kernel vs composite. */
+export interface PositionalBenchRow {
+  backend: BackendName;
+  op: "rotary" | "alibi_bias" | "t5_bias";
+  pass: "forward" | "forward+backward";
+  tokens: number;
+  kernelMs: number;
+  /** NaN when the composite cannot run on that backend (the error is printed). */
+  compositeMs: number;
+}
+
+const HEADS = 4;
+const HEAD_DIM = 32;
+const NUM_BUCKETS = 32;
+const MAX_DISTANCE = 128;
+
+/** Mean milliseconds of `fn` (result read back, then disposed) after one warm-up. */
+async function timeIt(fn: () => tf.Tensor, reps: number): Promise<number> {
+  const once = async () => {
+    const out = fn();
+    await out.data();
+    out.dispose();
+  };
+  const w0 = performance.now();
+  await once();
+  // Slow composites (tfjs cpu's gather gradient) get one timed run, to keep the bench short.
+  const runs = performance.now() - w0 > 1000 ? 1 : reps;
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await once();
+  return (performance.now() - t0) / runs;
+}
+
+async function timeOrNaN(label: string, fn: () => tf.Tensor, reps: number): Promise<number> {
+  try {
+    return await timeIt(fn, reps);
+  } catch (err) {
+    console.log(`  ${label}: composite failed (${(err as Error).message.split("\n")[0]})`);
+    return NaN;
+  }
+}
+
+function rotateHalf(x: tf.Tensor): tf.Tensor {
+  const [a, b] = tf.split(x, 2, -1);
+  return tf.concat([tf.neg(b), a], -1);
+}
+
+/**
+ * Measures every op at `tokens` on `backend`.
+ *
+ * @example
+ * ```ts
+ * const rows = await measurePositional("wasm", 256);
+ * ```
+ */
+export async function measurePositional(
+  backend: BackendName,
+  tokens: number,
+  reps = 3,
+): Promise<PositionalBenchRow[]> {
+  await initBackend({ backend });
+  const rows: PositionalBenchRow[] = [];
+  const add = (
+    op: PositionalBenchRow["op"],
+    pass: PositionalBenchRow["pass"],
+    k: number,
+    c: number,
+  ) => rows.push({ backend, op, pass, tokens, kernelMs: k, compositeMs: c });
+
+  // Rotary on [1, H, T, D]; the composite is HF's x cos + rotate_half(x) sin with cached tables.
+  const invFreq = Float32Array.from(
+    { length: HEAD_DIM / 2 },
+    (_, i) => 10000 ** (-2 * i / HEAD_DIM),
+  );
+  const angles = new Float32Array(tokens * HEAD_DIM);
+  for (let t = 0; t < tokens; t++) {
+    for (let i = 0; i < HEAD_DIM; i++) {
+      angles[t * HEAD_DIM + i] = Math.fround(t * invFreq[i % (HEAD_DIM / 2)]);
+    }
+  }
+  const anglesT = tf.tensor2d(angles, [tokens, HEAD_DIM]);
+  const cos = tf.cos(anglesT);
+  const sin = tf.sin(anglesT);
+  const x = tf.randomNormal([1, HEADS, tokens, HEAD_DIM]) as tf.Tensor4D;
+  const composite = (v: tf.Tensor) => tf.add(tf.mul(v, cos), tf.mul(rotateHalf(v), sin));
+  add(
+    "rotary",
+    "forward",
+    await timeIt(() => applyRotary(x, invFreq), reps),
+    await timeOrNaN("rotary", () => tf.tidy(() => composite(x)), reps),
+  );
+  const rotaryGrad = tf.grad((v: tf.Tensor) =>
+    tf.sum(tf.square(applyRotary(v as tf.Tensor4D, invFreq)))
+  );
+  const compositeGrad = tf.grad((v: tf.Tensor) => tf.sum(tf.square(composite(v))));
+  add(
+    "rotary",
+    "forward+backward",
+    await timeIt(() => tf.tidy(() => rotaryGrad(x)), reps),
+    await timeOrNaN("rotary grad", () => tf.tidy(() => compositeGrad(x)), reps),
+  );
+  tf.dispose([anglesT, cos, sin, x]);
+
+  // ALiBi bias [H, T, T]; the composite builds -slope * relu(i - j) from ranges.
+  const slopes = Float32Array.from({ length: HEADS }, (_, h) => 2 ** (-8 * (h + 1) / HEADS));
+  add(
+    "alibi_bias",
+    "forward",
+    await timeIt(() => tf.tidy(() => tf.sum(alibiBias(slopes, tokens, tokens))), reps),
+    await timeOrNaN("alibi", () =>
+      tf.tidy(() => {
+        const distance = tf.relu(
+          tf.sub(
+            tf.range(0, tokens).reshape([tokens, 1]),
+            tf.range(0, tokens).reshape([1, tokens]),
+          ),
+        );
+        return tf.sum(tf.neg(tf.mul(tf.tensor1d(slopes).reshape([HEADS, 1, 1]), distance)));
+      }), reps),
+  );
+
+  // T5 bias [H, T, T] from a [buckets, H] table; the composite gathers by bucket ids computed once
+  // on the host (as a model would cache them) and transposes.
+  const table = tf.randomNormal([NUM_BUCKETS, HEADS]) as tf.Tensor2D;
+  const ids = new Int32Array(tokens * tokens);
+  const bucketOpts = { bidirectional: false, numBuckets: NUM_BUCKETS, maxDistance: MAX_DISTANCE };
+  const bucketOf = Int32Array.from(
+    { length: 2 * tokens - 1 },
+    (_, r) => relativePositionBucket(r - (tokens - 1), bucketOpts),
+  );
+  for (let i = 0; i < tokens; i++) {
+    for (let j = 0; j < tokens; j++) ids[i * tokens + j] = bucketOf[j - i + tokens - 1];
+  }
+  const idsT = tf.tensor1d(ids, "int32");
+  const opts = { numBuckets: NUM_BUCKETS, maxDistance: MAX_DISTANCE };
+  const t5Composite = (t: tf.Tensor) =>
+    tf.transpose(tf.gather(t, idsT).reshape([tokens, tokens, HEADS]), [2, 0, 1]);
+  const w = tf.randomNormal([HEADS, tokens, tokens]);
+  add(
+    "t5_bias",
+    "forward",
+    await timeIt(() => tf.tidy(() => tf.sum(t5Bias(table, tokens, tokens, opts))), reps),
+    await timeOrNaN("t5", () => tf.tidy(() => tf.sum(t5Composite(table))), reps),
+  );
+  const t5Grad = tf.grad((t: tf.Tensor) =>
+    tf.sum(tf.mul(t5Bias(t as tf.Tensor2D, tokens, tokens, opts), w))
+  );
+  const t5CompositeGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t5Composite(t), w)));
+  add(
+    "t5_bias",
+    "forward+backward",
+    await timeIt(() => tf.tidy(() => t5Grad(table)), reps),
+    await timeOrNaN("t5 grad", () => tf.tidy(() => t5CompositeGrad(table)), reps),
+  );
+  tf.dispose([table, idsT, w]);
+  return rows;
+}
+
+/** Entry point of `deno task bench positional`. */
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      lengths: { type: "string", default: "256,512" },
+      backends: { type: "string", default: "wasm,cpu,webgpu" },
+    },
+  });
+  const rows: PositionalBenchRow[] = [];
+  for (const backend of values.backends.split(",") as BackendName[]) {
+    for (const tokens of values.lengths.split(",").map(Number)) {
+      for (const r of await measurePositional(backend, tokens)) {
+        console.log(
+          `${r.backend.padEnd(7)} ${r.op.padEnd(10)} ${r.pass.padEnd(16)} T=${
+            String(r.tokens).padStart(5)
+          }  kernel ${r.kernelMs.toFixed(2).padStart(8)} ms  composite ${
+            r.compositeMs.toFixed(2).padStart(8)
+          } ms`,
+        );
+        rows.push(r);
+      }
+    }
+  }
+  const csv = [
+    "backend,op,pass,tokens,heads,head_dim,kernel_ms,composite_ms,composite_over_kernel",
+    ...rows.map((r) =>
+      [
+        r.backend,
+        r.op,
+        r.pass,
+        r.tokens,
+        HEADS,
+        HEAD_DIM,
+        r.kernelMs.toFixed(3),
+        Number.isNaN(r.compositeMs) ? "" : r.compositeMs.toFixed(3),
+        Number.isNaN(r.compositeMs) ? "" : (r.compositeMs / r.kernelMs).toFixed(3),
+      ].join(",")
+    ),
+  ].join("\n") + "\n";
+  await writeFileAtomic("assets/bench/positional.csv", csv);
+  console.log("wrote assets/bench/positional.csv");
+}
