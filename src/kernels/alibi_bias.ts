@@ -46,16 +46,17 @@ const ALIBI_WGSL = `
 
 const alibiWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as AlibiBiasAttrs;
+  const slopes = kernelInput(inputs, "slopes");
   return runFlatProgram(
     backend,
     {
       name: "course_alibi_bias",
       inputs: ["Slopes"],
-      outputShape: [kernelInput(inputs, "slopes").shape[0], a.queryLen, a.keyLen],
+      outputShape: [slopes.shape[0], a.queryLen, a.keyLen],
       uniforms: "queryOffset : i32,",
       body: ALIBI_WGSL,
     },
-    [kernelInput(inputs, "slopes")],
+    [slopes],
     [{ type: "int32", data: [a.queryOffset] }],
   );
 };

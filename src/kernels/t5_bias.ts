@@ -133,25 +133,27 @@ function bucketLookup(a: T5BiasAttrs): Int32Array {
 
 const t5WebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as T5BiasAttrs;
+  const table = kernelInput(inputs, "table");
   return runFlatProgram(
     backend,
     {
       name: "course_t5_bias",
       inputs: ["Table"],
-      outputShape: [kernelInput(inputs, "table").shape[1], a.queryLen, a.keyLen],
+      outputShape: [table.shape[1], a.queryLen, a.keyLen],
       uniforms: BUCKET_UNIFORMS,
       helpers: BUCKET_WGSL,
       body: T5_FORWARD_WGSL,
     },
-    [kernelInput(inputs, "table")],
+    [table],
     bucketUniforms(a),
   );
 };
 
 const t5Cpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as T5BiasAttrs;
-  const heads = kernelInput(inputs, "table").shape[1];
-  const table = readFloat32(backend, kernelInput(inputs, "table"));
+  const tableInfo = kernelInput(inputs, "table");
+  const heads = tableInfo.shape[1];
+  const table = readFloat32(backend, tableInfo);
   const buckets = bucketLookup(a);
   const base = a.queryLen - 1 + a.queryOffset;
   const out = new Float32Array(heads * a.queryLen * a.keyLen);
@@ -168,13 +170,14 @@ const t5Cpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 
 const t5GradWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as T5BiasAttrs;
-  const heads = kernelInput(inputs, "dy").shape[0];
+  const dy = kernelInput(inputs, "dy");
+  const heads = dy.shape[0];
   const diagonals = runFlatProgram(backend, {
     name: "course_t5_bias_grad_diagonals",
     inputs: ["Dy"],
     outputShape: [heads, a.queryLen + a.keyLen - 1],
     body: T5_DIAGONAL_WGSL,
-  }, [kernelInput(inputs, "dy")]);
+  }, [dy]);
   try {
     return runFlatProgram(
       backend,
@@ -196,8 +199,9 @@ const t5GradWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 
 const t5GradCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as T5BiasAttrs;
-  const heads = kernelInput(inputs, "dy").shape[0];
-  const dy = readFloat32(backend, kernelInput(inputs, "dy"));
+  const dyInfo = kernelInput(inputs, "dy");
+  const heads = dyInfo.shape[0];
+  const dy = readFloat32(backend, dyInfo);
   const buckets = bucketLookup(a);
   const base = a.queryLen - 1 + a.queryOffset;
   const grad = new Float64Array(a.numBuckets * heads);
