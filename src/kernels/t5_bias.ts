@@ -53,9 +53,19 @@ export interface T5BiasOptions {
   queryOffset?: number;
 }
 
-// HF's causal bucket in float32; `scaled` is capped before the i32 conversion so that huge
-// offsets cannot overflow.
-const BUCKET_WGSL = `
+/**
+ * WGSL of HF's causal bucket, `fn t5Bucket(relativePosition : i32) -> i32`, in float32 like torch,
+ * for any WGSL program (the fused attention too) whose uniforms declare `numBuckets : i32` and
+ * `logRatio : f32` (= {@link t5LogRatio}). `scaled` is capped before the i32 conversion so that
+ * huge offsets cannot overflow.
+ *
+ * @example
+ * ```ts
+ * const helpers = T5_BUCKET_WGSL; // FlatProgramSpec.helpers, with uniforms
+ * // "numBuckets : i32, logRatio : f32," and values [numBuckets] (int32), [t5LogRatio(...)] (float32)
+ * ```
+ */
+export const T5_BUCKET_WGSL = `
 fn t5Bucket(relativePosition : i32) -> i32 {
   let n = max(-relativePosition, 0);
   let maxExact = uniforms.numBuckets / 2;
@@ -66,15 +76,27 @@ fn t5Bucket(relativePosition : i32) -> i32 {
   return min(maxExact + i32(min(scaled, f32(uniforms.numBuckets))), uniforms.numBuckets - 1);
 }
 `;
+
+/**
+ * The `logRatio` uniform of {@link T5_BUCKET_WGSL}: float32(log(maxDistance / floor(numBuckets / 2))),
+ * as torch divides a float32 tensor by that Python float.
+ *
+ * @example
+ * ```ts
+ * t5LogRatio(32, 128); // Math.fround(Math.log(8))
+ * ```
+ */
+export function t5LogRatio(numBuckets: number, maxDistance: number): number {
+  return Math.fround(Math.log(maxDistance / Math.floor(numBuckets / 2)));
+}
+
 const BUCKET_UNIFORMS = "queryOffset : i32, numBuckets : i32, logRatio : f32, queryLen : i32,";
 
 function bucketUniforms(a: T5BiasAttrs) {
-  // torch divides a float32 tensor by the Python float log(max_distance / max_exact).
-  const logRatio = Math.fround(Math.log(a.maxDistance / Math.floor(a.numBuckets / 2)));
   return [
     { type: "int32" as const, data: [a.queryOffset] },
     { type: "int32" as const, data: [a.numBuckets] },
-    { type: "float32" as const, data: [logRatio] },
+    { type: "float32" as const, data: [t5LogRatio(a.numBuckets, a.maxDistance)] },
     { type: "int32" as const, data: [a.queryLen] },
   ];
 }
@@ -141,7 +163,7 @@ const t5WebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
       inputs: ["Table"],
       outputShape: [table.shape[1], a.queryLen, a.keyLen],
       uniforms: BUCKET_UNIFORMS,
-      helpers: BUCKET_WGSL,
+      helpers: T5_BUCKET_WGSL,
       body: T5_FORWARD_WGSL,
     },
     [table],
@@ -186,7 +208,7 @@ const t5GradWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
         inputs: ["Diag"],
         outputShape: [a.numBuckets, heads],
         uniforms: BUCKET_UNIFORMS,
-        helpers: BUCKET_WGSL,
+        helpers: T5_BUCKET_WGSL,
         body: T5_SCATTER_WGSL,
       },
       [diagonals],
