@@ -338,6 +338,21 @@ Deno.test("t5 buckets: table agrees with the threshold form, both modes", () => 
   assert.equal(seen.size, 32);
 });
 
+Deno.test("t5 buckets: float32 boundaries round as the PyTorch reference does", () => {
+  // Bidirectional, 18 buckets: 4 exact per direction, and log(d/4) / log(32) * 5 is an integer
+  // for d = 8, 16, 64. In float32 (as PyTorch computes it) it lands exactly on the integer; in
+  // float64 it falls just below and would truncate one bucket lower. Values from PyTorch.
+  const opts = { bidirectional: true, numBuckets: 18, maxDistance: 128 };
+  assert.deepEqual([-64, -16, -8, 8, 16, 64].map((r) => relativePositionBucket(r, opts)), [
+    8,
+    6,
+    5,
+    14,
+    15,
+    17,
+  ]);
+});
+
 Deno.test("t5 helpers: pair counts, distance ranges, parameter count", () => {
   const counts = bucketPairCounts(64, causal);
   assert.equal(counts.reduce((s, v) => s + v, 0), (64 * 65) / 2);
