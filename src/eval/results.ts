@@ -1,0 +1,354 @@
+/**
+ * The retrofit results as one tidy table, its loader and its summary. This schema is a contract:
+ * the decision notebook (issue 7) codes against it, so it changes only by adding metrics.
+ *
+ * ## `assets/results/<preset>/metrics.csv`
+ * Columns, exactly and in this order: `option,seed,step,metric,setting,value,n,commit,command`.
+ * One row per option x seed x metric x setting x evaluation step.
+ * - `option`: `base` (the pretrained model unconverted, step 0) or a retrofit id
+ *   (`rope`, `pi`, `ntk`, `yarn`, `alibi`, `t5`; see src/retrofit/registry.ts).
+ * - `seed`: fine-tune seed (integer; `base` rows use 0).
+ * - `step`: fine-tune steps done when measured (0 = converted, not fine-tuned).
+ * - `metric` (see {@link METRICS}):
+ *   `near_bpb` (bits/byte of positions 1..L0/4 of L0-long held-out windows; lower is better),
+ *   `near_passkey_acc` (passkey accuracy, offsets <= L0/4, in L0-long prompts),
+ *   `long_passkey_acc`, `long_multikey_acc` (accuracy on the grid context x needle depth),
+ *   `bpb_by_length` (held-out bits/byte of whole windows of length ctx),
+ *   `new_params` (learned parameters the conversion adds),
+ *   `latency_ratio` (forward time per token at 8 x L0 / the base model's, measured side by side),
+ *   `steps_to_threshold` (first evaluated step at which `long_passkey_acc` averaged over the grid
+ *   reaches the threshold; empty value = never reached within the budget).
+ * - `setting`: `key=value` pairs joined by `;`, e.g. `ctx=2048;depth=0.5`, `ctx=64;offset<=16`,
+ *   `ctx=1024`, `threshold=0.5`, or `` (empty) when the metric has no setting.
+ * - `value`: a number (empty only for an unreached `steps_to_threshold`).
+ * - `n`: the samples behind the value (examples for accuracies, bytes for bpb, timing repeats for
+ *   latency, 1 for counts).
+ * - `commit`, `command`: `git rev-parse HEAD` and the command line that produced the row.
+ *
+ * ## `summarize(df)`
+ * A polars DataFrame with columns `option, metric, setting, step, mean, ci_low, ci_high, seeds,
+ * missing, n`: for each option and metric at that option's final step (the largest `step` the
+ * option has for the metric), the mean over seeds of the per-seed value (pooled over settings as
+ * their plain mean unless `bySetting`), and a percentile-bootstrap 95% CI that resamples seeds and,
+ * for accuracies (`*_acc`, whose value is k/n), the n Bernoulli samples inside every resampled seed
+ * and setting. Continuous metrics resample seeds only. `setting` is `*` when pooled. `missing`
+ * counts seeds whose value is empty (unreached thresholds); `mean` is over the others.
+ *
+ * @example
+ * ```ts
+ * import { loadMetrics, summarize } from "./results.ts";
+ * const df = await loadMetrics("tiny");
+ * const table = summarize(df); // one row per option x metric
+ * ```
+ * @module
+ */
+import pl from "nodejs-polars";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { Rng } from "../data/rng.ts";
+
+/** The columns of metrics.csv, in order. */
+export const METRIC_COLUMNS = [
+  "option",
+  "seed",
+  "step",
+  "metric",
+  "setting",
+  "value",
+  "n",
+  "commit",
+  "command",
+] as const;
+
+/** The metric names metrics.csv may hold. */
+export const METRICS = [
+  "near_bpb",
+  "near_passkey_acc",
+  "long_passkey_acc",
+  "long_multikey_acc",
+  "bpb_by_length",
+  "new_params",
+  "latency_ratio",
+  "steps_to_threshold",
+] as const;
+
+/** One metric name. */
+export type MetricName = typeof METRICS[number];
+
+/** One row of metrics.csv (`value` null = empty cell). */
+export interface MetricRow {
+  option: string;
+  seed: number;
+  step: number;
+  metric: MetricName;
+  setting: string;
+  value: number | null;
+  n: number;
+  commit: string;
+  command: string;
+}
+
+/** Folder of a preset's results. */
+export function resultsDir(preset: string, root = defaultRoot()): string {
+  return `${root}/assets/results/${preset}`;
+}
+
+function defaultRoot(): string {
+  return new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+}
+
+function csvField(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** metrics.csv text for rows (header first; numbers written exactly). */
+export function formatMetricsCsv(rows: readonly MetricRow[]): string {
+  const lines = [METRIC_COLUMNS.join(",")];
+  for (const r of rows) {
+    lines.push(
+      [
+        r.option,
+        String(r.seed),
+        String(r.step),
+        r.metric,
+        r.setting,
+        r.value === null || !Number.isFinite(r.value) ? "" : String(r.value),
+        String(r.n),
+        r.commit,
+        r.command,
+      ].map(csvField).join(","),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Splits CSV text into records (RFC 4180 quoting). */
+export function parseCsv(text: string): string[][] {
+  const out: string[][] = [];
+  let row: string[] = [], field = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') field += '"', i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") row.push(field), field = "";
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field), out.push(row), row = [], field = "";
+    } else field += c;
+  }
+  if (field !== "" || row.length) row.push(field), out.push(row);
+  return out;
+}
+
+/** Parses metrics.csv text; throws TypeError naming the problem for a bad header or row. */
+export function parseMetricsCsv(text: string): MetricRow[] {
+  const [header, ...records] = parseCsv(text).filter((r) => r.length > 1 || r[0] !== "");
+  if (!header || header.join(",") !== METRIC_COLUMNS.join(",")) {
+    throw new TypeError(
+      `metrics.csv header must be "${METRIC_COLUMNS.join(",")}"; got "${header?.join(",")}"`,
+    );
+  }
+  return records.map((f, i) => {
+    if (f.length !== METRIC_COLUMNS.length) {
+      throw new TypeError(`metrics.csv row ${i + 2} has ${f.length} fields; expected 9`);
+    }
+    const metric = f[3] as MetricName;
+    if (!METRICS.includes(metric)) {
+      throw new TypeError(
+        `metrics.csv row ${i + 2}: metric must be one of ${METRICS}; got ${f[3]}`,
+      );
+    }
+    return {
+      option: f[0],
+      seed: Number(f[1]),
+      step: Number(f[2]),
+      metric,
+      setting: f[4],
+      value: f[5] === "" ? null : Number(f[5]),
+      n: Number(f[6]),
+      commit: f[7],
+      command: f[8],
+    };
+  });
+}
+
+/** Rows as a polars DataFrame with the metrics.csv columns (value Float64 with nulls). */
+export function metricsFrame(rows: readonly MetricRow[]): pl.DataFrame {
+  return pl.DataFrame({
+    option: pl.Series("option", rows.map((r) => r.option), pl.Utf8),
+    seed: pl.Series("seed", rows.map((r) => r.seed), pl.Int64),
+    step: pl.Series("step", rows.map((r) => r.step), pl.Int64),
+    metric: pl.Series("metric", rows.map((r) => r.metric), pl.Utf8),
+    setting: pl.Series("setting", rows.map((r) => r.setting), pl.Utf8),
+    value: pl.Series("value", rows.map((r) => r.value), pl.Float64),
+    n: pl.Series("n", rows.map((r) => r.n), pl.Int64),
+    commit: pl.Series("commit", rows.map((r) => r.commit), pl.Utf8),
+    command: pl.Series("command", rows.map((r) => r.command), pl.Utf8),
+  });
+}
+
+/** Reads `assets/results/<preset>/metrics.csv` (or `opts.path`) as a polars DataFrame. */
+export async function loadMetrics(
+  preset: string,
+  opts: { path?: string } = {},
+): Promise<pl.DataFrame> {
+  const path = opts.path ?? `${resultsDir(preset)}/metrics.csv`;
+  return metricsFrame(parseMetricsCsv(await Deno.readTextFile(path)));
+}
+
+/** Writes rows as metrics.csv atomically. */
+export async function writeMetrics(path: string, rows: readonly MetricRow[]): Promise<void> {
+  await writeFileAtomic(path, formatMetricsCsv(rows));
+}
+
+/** Parses a setting string `a=1;b=x` into a record (values kept as strings). */
+export function parseSetting(setting: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of setting.split(";").filter((p) => p)) {
+    const m = /^([^=<>]+)(<=|>=|=)(.*)$/.exec(part);
+    if (m) out[m[1]] = m[3];
+  }
+  return out;
+}
+
+/** Options of {@link summarize}. */
+export interface SummarizeOptions {
+  /** Keep one row per setting instead of pooling settings (default false). */
+  bySetting?: boolean;
+  /** Bootstrap resamples (default 2000). */
+  resamples?: number;
+  /** RNG seed of the bootstrap (default 0: the summary is deterministic). */
+  seed?: number;
+}
+
+/** One row of the summary. */
+export interface SummaryRow {
+  option: string;
+  metric: string;
+  setting: string;
+  step: number;
+  mean: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  seeds: number;
+  missing: number;
+  n: number;
+}
+
+/** Binomial(n, p) draw (n small enough for a loop; normal approximation above 2,000). */
+function binomial(n: number, p: number, rng: Rng): number {
+  if (n <= 2000) {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (rng.next() < p) k++;
+    return k;
+  }
+  const k = Math.round(n * p + rng.normal() * Math.sqrt(n * p * (1 - p)));
+  return Math.min(n, Math.max(0, k));
+}
+
+function quantile(sorted: number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Summary rows (plain objects) behind {@link summarize}. */
+export function summarizeRows(
+  df: pl.DataFrame,
+  opts: SummarizeOptions = {},
+): SummaryRow[] {
+  const rows = df.toRecords() as unknown as MetricRow[];
+  const resamples = opts.resamples ?? 2000;
+  const rng = new Rng(opts.seed ?? 0);
+  // Final step per (option, metric).
+  const finalStep = new Map<string, number>();
+  for (const r of rows) {
+    const k = `${r.option}\u0000${r.metric}`;
+    finalStep.set(k, Math.max(finalStep.get(k) ?? -Infinity, Number(r.step)));
+  }
+  // Group: (option, metric, setting-or-*) -> seed -> [{value, n}] over settings.
+  const groups = new Map<string, Map<number, { value: number | null; n: number }[]>>();
+  for (const r of rows) {
+    if (Number(r.step) !== finalStep.get(`${r.option}\u0000${r.metric}`)) continue;
+    const setting = opts.bySetting ? r.setting : "*";
+    const k = [r.option, r.metric, setting].join("\u0000");
+    const bySeed = groups.get(k) ?? new Map();
+    groups.set(k, bySeed);
+    const list = bySeed.get(Number(r.seed)) ?? [];
+    bySeed.set(Number(r.seed), list);
+    list.push({ value: r.value === null ? null : Number(r.value), n: Number(r.n) });
+  }
+  const out: SummaryRow[] = [];
+  for (const [k, bySeed] of groups) {
+    const [option, metric, setting] = k.split("\u0000");
+    const isAcc = metric.endsWith("_acc");
+    const seedsAll = [...bySeed.values()];
+    const seedsOk = seedsAll.filter((l) => l.every((x) => x.value !== null));
+    const seedMean = (l: { value: number | null; n: number }[]) =>
+      l.reduce((s, x) => s + (x.value as number), 0) / l.length;
+    const n = seedsOk.reduce((s, l) => s + l.reduce((a, x) => a + x.n, 0), 0);
+    const base = {
+      option,
+      metric,
+      setting,
+      step: finalStep.get(`${option}\u0000${metric}`)!,
+      seeds: seedsOk.length,
+      missing: seedsAll.length - seedsOk.length,
+      n,
+    };
+    if (seedsOk.length === 0) {
+      out.push({ ...base, mean: null, ci_low: null, ci_high: null });
+      continue;
+    }
+    const mean = seedsOk.reduce((s, l) => s + seedMean(l), 0) / seedsOk.length;
+    const boots: number[] = [];
+    for (let b = 0; b < resamples; b++) {
+      let s = 0;
+      for (let i = 0; i < seedsOk.length; i++) {
+        const l = seedsOk[rng.int(seedsOk.length)];
+        if (isAcc) {
+          s += l.reduce(
+            (a, x) => a + (x.n > 0 ? binomial(x.n, x.value as number, rng) / x.n : 0),
+            0,
+          ) / l.length;
+        } else s += seedMean(l);
+      }
+      boots.push(s / seedsOk.length);
+    }
+    boots.sort((a, b) => a - b);
+    out.push({ ...base, mean, ci_low: quantile(boots, 0.025), ci_high: quantile(boots, 0.975) });
+  }
+  const order = (o: string) => {
+    const i = ["base", "rope", "pi", "ntk", "yarn", "alibi", "t5"].indexOf(o);
+    return i < 0 ? 99 : i;
+  };
+  out.sort((a, b) =>
+    order(a.option) - order(b.option) || a.option.localeCompare(b.option) ||
+    METRICS.indexOf(a.metric as MetricName) - METRICS.indexOf(b.metric as MetricName) ||
+    a.setting.localeCompare(b.setting, undefined, { numeric: true })
+  );
+  return out;
+}
+
+/**
+ * Per option and metric at the final step: mean over seeds and a bootstrap 95% CI over seeds and
+ * samples (see the module note). Columns: option, metric, setting, step, mean, ci_low, ci_high,
+ * seeds, missing, n.
+ */
+export function summarize(df: pl.DataFrame, opts: SummarizeOptions = {}): pl.DataFrame {
+  const rows = summarizeRows(df, opts);
+  return pl.DataFrame({
+    option: pl.Series("option", rows.map((r) => r.option), pl.Utf8),
+    metric: pl.Series("metric", rows.map((r) => r.metric), pl.Utf8),
+    setting: pl.Series("setting", rows.map((r) => r.setting), pl.Utf8),
+    step: pl.Series("step", rows.map((r) => r.step), pl.Int64),
+    mean: pl.Series("mean", rows.map((r) => r.mean), pl.Float64),
+    ci_low: pl.Series("ci_low", rows.map((r) => r.ci_low), pl.Float64),
+    ci_high: pl.Series("ci_high", rows.map((r) => r.ci_high), pl.Float64),
+    seeds: pl.Series("seeds", rows.map((r) => r.seeds), pl.Int64),
+    missing: pl.Series("missing", rows.map((r) => r.missing), pl.Int64),
+    n: pl.Series("n", rows.map((r) => r.n), pl.Int64),
+  });
+}
