@@ -99,3 +99,35 @@ Deno.test("resume gives the same weights as not stopping; mismatched resume is r
   await Deno.remove(a, { recursive: true });
   await Deno.remove(b, { recursive: true });
 });
+
+Deno.test("mixture copy rows: a span repeats later, its copyable bytes weighted", () => {
+  const o = { batch: 32, seqLen: 256, seed: 4, taskFraction: 0.3, copyFraction: 0.4 };
+  const m = mixtureBatch(corpus.train, o, 2);
+  let copyRows = 0;
+  for (let r = 0; r < 32; r++) {
+    const w = m.weights.subarray(r * 256, (r + 1) * 256);
+    const idx = [...w.keys()].filter((i) => w[i] === 2);
+    if (idx.length === 0) continue;
+    copyRows++;
+    const row = m.tokens.subarray(r * 257, (r + 1) * 257);
+    // The weighted targets are the repeat's bytes (from its 5th on): the whole repeat equals an
+    // earlier stretch of the row, `shift` bytes back.
+    const start = idx[0] - 3, end = idx.at(-1)! + 2;
+    const shift = [...Array(start + 1).keys()].slice(16).find((d) =>
+      row.subarray(start - d, end - d).every((v, k) => v === row[start + k])
+    );
+    assert.ok(shift !== undefined, `row ${r}: no earlier copy found`);
+  }
+  assert.ok(copyRows >= 6 && copyRows <= 22, `copy rows ${copyRows}`);
+  assert.equal(m.taskRows + copyRows <= 32, true);
+  // copyFraction 0 keeps the default batches unchanged.
+  const base = { batch: 6, seqLen: 256, seed: 3, taskFraction: 0.5 };
+  assert.deepEqual(
+    mixtureBatch(corpus.train, { ...base, copyFraction: 0 }, 5).tokens,
+    mixtureBatch(corpus.train, base, 5).tokens,
+  );
+  assert.throws(
+    () => mixtureBatch(corpus.train, { ...base, copyFraction: 0.6 }, 0),
+    /copyFraction/,
+  );
+});

@@ -26,6 +26,12 @@ export interface MixtureOptions {
   multiKeyFraction?: number;
   /** Loss weight of the 5 answer bytes relative to 1 for every other byte (default 4). */
   answerWeight?: number;
+  /**
+   * Fraction of rows that are copy tasks (default 0): a text window in which an earlier span of
+   * 16-63 bytes is repeated later, so the repeat can only be predicted by looking back. Dense
+   * copying practice is what makes induction-style retrieval heads form quickly.
+   */
+  copyFraction?: number;
 }
 
 /** One batch: tokens [batch, seqLen + 1] and target weights [batch, seqLen], row-major. */
@@ -50,10 +56,29 @@ export function mixtureBatch(
   const rng = new Rng(deriveSeed(o.seed, step));
   const tokens = new Int32Array(batch * (seqLen + 1));
   const weights = new Float32Array(batch * seqLen).fill(1);
+  const copyFraction = o.copyFraction ?? 0;
+  if (!(copyFraction >= 0 && copyFraction + taskFraction <= 1)) {
+    throw new RangeError(
+      `copyFraction must be in [0, 1 - taskFraction]; got ${copyFraction}`,
+    );
+  }
   let taskRows = 0;
   for (let b = 0; b < batch; b++) {
     let row: Uint8Array;
-    if (rng.next() < taskFraction) {
+    // One draw picks the row kind: [0, copy) copy, [copy, copy + task) task, the rest text.
+    const u = rng.next();
+    if (u < copyFraction) {
+      row = sampleWindow(docs, seqLen + 1, rng);
+      const span = Math.min(16 + rng.int(48), Math.floor(seqLen / 3));
+      const from = rng.int(seqLen + 1 - 3 * span + 1);
+      const to = from + span + rng.int(seqLen + 1 - from - 2 * span + 1);
+      row.copyWithin(to, from, from + span);
+      // Targets t predict token t + 1: the repeat's bytes after its first 4 are copyable.
+      for (let i = to + 3; i < to + span - 1; i++) weights[b * seqLen + i] = 2;
+      tokens.set(row, b * (seqLen + 1));
+      continue;
+    }
+    if (u < copyFraction + taskFraction) {
       taskRows++;
       const opts = { filler: docs, length: seqLen + 1, depth: rng.next(), rng };
       const multi = rng.next() < (o.multiKeyFraction ?? 0.3);

@@ -26,6 +26,10 @@ export async function main(argv: string[]): Promise<void> {
       lr: { type: "string", default: "2e-3" },
       seed: { type: "string", default: "0" },
       "task-fraction": { type: "string", default: "0.5" },
+      "copy-fraction": { type: "string", default: "0" },
+      warmup: { type: "string" },
+      "init-from": { type: "string" },
+      "stop-after": { type: "string" },
       "checkpoint-every": { type: "string", default: "50" },
       "log-every": { type: "string", default: "10" },
       out: { type: "string" },
@@ -52,6 +56,12 @@ export async function main(argv: string[]): Promise<void> {
     lr: num("lr", values.lr!),
     seed: num("seed", values.seed!),
     taskFraction: num("task-fraction", values["task-fraction"]!),
+    copyFraction: num("copy-fraction", values["copy-fraction"]!),
+    warmupSteps: values.warmup === undefined ? undefined : num("warmup", values.warmup),
+    initFrom: values["init-from"],
+    stopAfter: values["stop-after"] === undefined
+      ? undefined
+      : num("stop-after", values["stop-after"]),
     checkpointEvery: num("checkpoint-every", values["checkpoint-every"]!),
     logEvery: num("log-every", values["log-every"]!),
     outDir: out,

@@ -36,6 +36,8 @@ export interface TrainOptions {
   clipNorm?: number;
   seed?: number;
   taskFraction?: number;
+  /** Fraction of copy-task rows (see mixture.ts; default 0). */
+  copyFraction?: number;
   answerWeight?: number;
   outDir: string;
   checkpointEvery?: number;
@@ -102,6 +104,7 @@ function runSignature(
     clipNorm: o.clipNorm ?? 1,
     seed: o.seed ?? 0,
     taskFraction: o.taskFraction ?? 0.5,
+    copyFraction: o.copyFraction ?? 0,
     answerWeight: o.answerWeight ?? 4,
     initFrom: o.initFrom ?? null,
   };
@@ -204,6 +207,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       seqLen,
       seed: sig.seed as number,
       taskFraction: sig.taskFraction as number,
+      copyFraction: sig.copyFraction as number,
       answerWeight: sig.answerWeight as number,
     }, step);
     const lr = learningRate(step, schedule);
