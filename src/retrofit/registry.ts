@@ -1,0 +1,241 @@
+/**
+ * The six retrofits as one registry keyed by option id. Each entry maps the pretrained base model
+ * (RoPE at L0) to the model that will be fine-tuned at 8 x L0: a new positional config, the same
+ * weights plus whatever the new positional mode learns, and an account of what it removes, what it
+ * adds and how many learned parameters are new. The decoder never branches on the option: it only
+ * reads the positional config (RoPE scaling from the rope registry, or an ALiBi / T5 bias).
+ *
+ * | id | positional config | new learned params |
+ * |---|---|---|
+ * | `rope` | RoPE, default scaling (the control: extrapolate) | 0 |
+ * | `pi` | RoPE, linear scaling, factor s | 0 |
+ * | `ntk` | RoPE, NTK-aware base scaling, factor s | 0 |
+ * | `yarn` | RoPE, YaRN (NTK-by-parts + temperature), factor s, original L0 | 0 |
+ * | `alibi` | RoPE removed, fixed ALiBi slopes | 0 |
+ * | `t5` | RoPE removed, one learned bucket table [numBuckets, numHeads] shared by all layers | numBuckets x numHeads |
+ *
+ * @example
+ * ```ts
+ * import { convert, RETROFIT_IDS } from "./registry.ts";
+ * const out = convert("yarn", base.config, base.weights, { targetLength: 2048 });
+ * out.newParams; // 0
+ * out.config.positional; // { type: "rope", scaling: { type: "yarn", factor: 8, ... } }
+ * ```
+ * @module
+ */
+import { alibiSlopes } from "../positions/alibi.ts";
+import { relativePositionBucket } from "../positions/t5.ts";
+import { countParameters, type ModelConfig, type PositionalConfig } from "../model/config.ts";
+import type { Weights } from "../model/decoder.ts";
+
+/** The option ids, in the order tables and figures list them. */
+export const RETROFIT_IDS = ["rope", "pi", "ntk", "yarn", "alibi", "t5"] as const;
+
+/** One option id. */
+export type RetrofitId = typeof RETROFIT_IDS[number];
+
+/** Conversion options. */
+export interface ConvertOptions {
+  /** The length the retrofit must serve (8 x L0 in the course); the factor is targetLength / L0. */
+  targetLength: number;
+  /** Overrides the factor s (default targetLength / contextLength). `pi` at 1 is the base model. */
+  factor?: number;
+  /** T5 buckets (default 32, HF's value). */
+  numBuckets?: number;
+  /** T5 distance of the last bucket (default targetLength, so buckets span the target context). */
+  maxDistance?: number;
+  /**
+   * T5 table start: `alibi` (default) sets each bucket to -slope_h x the bucket's mean distance,
+   * so the converted model starts with ALiBi's recency prior and learns from there; `zero` starts
+   * with no positional signal at all (HF zero-initialised bias).
+   */
+  t5Init?: "alibi" | "zero";
+}
+
+/** What a conversion returns. */
+export interface Conversion {
+  id: RetrofitId;
+  config: ModelConfig;
+  weights: Weights;
+  /** Learned parameters in the converted model that the base did not have. */
+  newParams: number;
+  /** Names of the added weight tensors. */
+  addedTensors: string[];
+  /** One line each: what the conversion takes out of the model and what it puts in. */
+  removes: string;
+  adds: string;
+}
+
+/** One registry entry: the positional config and the weights it adds. */
+export interface RetrofitSpec {
+  id: RetrofitId;
+  title: string;
+  removes: string;
+  adds: string;
+  positional(base: ModelConfig, factor: number, o: Required<ConvertOptions>): PositionalConfig;
+  /** Extra tensors the new positional mode learns (none for RoPE variants and ALiBi). */
+  addWeights?(config: ModelConfig, o: Required<ConvertOptions>): Weights;
+}
+
+/** The registry: every option is data plus at most one small function. */
+export const RETROFITS: { readonly [K in RetrofitId]: RetrofitSpec } = {
+  rope: {
+    id: "rope",
+    title: "RoPE unchanged (extrapolate)",
+    removes: "nothing",
+    adds: "nothing: positions past L0 use angles the model never saw",
+    positional: () => ({ type: "rope", scaling: { type: "default" } }),
+  },
+  pi: {
+    id: "pi",
+    title: "Position interpolation",
+    removes: "nothing",
+    adds: "every rotary frequency divided by s (positions squeezed into the trained range)",
+    positional: (_b, factor) => ({ type: "rope", scaling: { type: "linear", factor } }),
+  },
+  ntk: {
+    id: "ntk",
+    title: "NTK-aware base scaling",
+    removes: "nothing",
+    adds: "rotary base raised to base * s^(d/(d-2)) (fast dims kept, slow dims interpolated)",
+    positional: (_b, factor) => ({ type: "rope", scaling: { type: "ntk", factor } }),
+  },
+  yarn: {
+    id: "yarn",
+    title: "YaRN",
+    removes: "nothing",
+    adds: "NTK-by-parts ramp between extrapolation and interpolation, attention temperature " +
+      "0.1 ln s + 1",
+    positional: (b, factor) => ({
+      type: "rope",
+      scaling: { type: "yarn", factor, originalMaxPositions: b.contextLength },
+    }),
+  },
+  alibi: {
+    id: "alibi",
+    title: "ALiBi",
+    removes: "the rotary embedding of q and k",
+    adds: "fixed per-head linear distance penalty -m_h (i - j) on the logits (no learned weights)",
+    positional: () => ({ type: "alibi" }),
+  },
+  t5: {
+    id: "t5",
+    title: "T5 relative bias",
+    removes: "the rotary embedding of q and k",
+    adds: "one learned table [numBuckets, numHeads] of logit biases by log-bucketed distance",
+    positional: (_b, _f, o) => ({
+      type: "t5",
+      numBuckets: o.numBuckets,
+      maxDistance: o.maxDistance,
+    }),
+    addWeights: (config, o) => {
+      const pos = config.positional as { numBuckets: number; maxDistance: number };
+      return new Map([[T5_TABLE, {
+        shape: [pos.numBuckets, config.numHeads],
+        data: t5InitialTable(config.numHeads, pos.numBuckets, pos.maxDistance, o.t5Init),
+      }]]);
+    },
+  },
+};
+
+/** Name of the T5 bucket table in the weights (HF's `relative_attention_bias`). */
+export const T5_TABLE = "t5.relative_attention_bias";
+
+/**
+ * The starting T5 table [numBuckets, numHeads], row-major. `alibi`: bucket b of head h holds
+ * -slope_h x (mean distance of the offsets in bucket b); `zero`: all zeros.
+ *
+ * @example
+ * ```ts
+ * t5InitialTable(4, 32, 2048, "alibi")[0]; // 0 (bucket 0 is distance 0)
+ * ```
+ */
+export function t5InitialTable(
+  numHeads: number,
+  numBuckets: number,
+  maxDistance: number,
+  init: "alibi" | "zero",
+): Float32Array {
+  if (init !== "alibi" && init !== "zero") {
+    throw new RangeError(`t5Init must be "alibi" or "zero"; got "${init}"`);
+  }
+  const table = new Float32Array(numBuckets * numHeads);
+  if (init === "zero") return table;
+  const slopes = alibiSlopes(numHeads);
+  const opts = { bidirectional: false, numBuckets, maxDistance };
+  // Mean distance per bucket over distances 0 .. maxDistance (the last bucket starts there).
+  const sum = new Float64Array(numBuckets), count = new Float64Array(numBuckets);
+  for (let d = 0; d <= maxDistance; d++) {
+    const b = relativePositionBucket(-d, opts);
+    sum[b] += d;
+    count[b]++;
+  }
+  for (let b = 0; b < numBuckets; b++) {
+    const mean = count[b] ? sum[b] / count[b] : 0;
+    for (let h = 0; h < numHeads; h++) table[b * numHeads + h] = -slopes[h] * mean;
+  }
+  return table;
+}
+
+function resolve(base: ModelConfig, o: ConvertOptions): Required<ConvertOptions> {
+  if (!Number.isInteger(o.targetLength) || o.targetLength < base.contextLength) {
+    throw new RangeError(
+      `targetLength must be an integer >= contextLength (${base.contextLength}); got ${o.targetLength}`,
+    );
+  }
+  const factor = o.factor ?? o.targetLength / base.contextLength;
+  if (!(factor >= 1)) throw new RangeError(`factor must be >= 1; got ${factor}`);
+  return {
+    targetLength: o.targetLength,
+    factor,
+    numBuckets: o.numBuckets ?? 32,
+    maxDistance: o.maxDistance ?? o.targetLength,
+    t5Init: o.t5Init ?? "alibi",
+  };
+}
+
+/**
+ * Converts a base RoPE model (config + weights) into option `id`. The base weights are shared,
+ * not copied (the Decoder copies them into variables); added tensors are new arrays.
+ *
+ * @example
+ * ```ts
+ * const { config, weights, newParams } = convert("t5", cfg, w, { targetLength: 512 });
+ * const model = Decoder.fromWeights(config, weights); // newParams === 32 * cfg.numHeads
+ * ```
+ */
+export function convert(
+  id: string,
+  baseConfig: ModelConfig,
+  baseWeights: Weights,
+  opts: ConvertOptions,
+): Conversion {
+  if (!(RETROFIT_IDS as readonly string[]).includes(id)) {
+    throw new RangeError(`option must be one of ${RETROFIT_IDS.join(", ")}; got "${id}"`);
+  }
+  if (baseConfig.positional.type !== "rope") {
+    throw new RangeError(
+      `the base model must use rope positions; got "${baseConfig.positional.type}"`,
+    );
+  }
+  const spec = RETROFITS[id as RetrofitId];
+  const o = resolve(baseConfig, opts);
+  const config: ModelConfig = {
+    ...baseConfig,
+    positional: spec.positional(baseConfig, o.factor, o),
+  };
+  const weights: Weights = new Map();
+  for (const [k, v] of baseWeights) if (!k.startsWith("t5.")) weights.set(k, v);
+  const added = spec.addWeights?.(config, o) ?? new Map();
+  for (const [k, v] of added) weights.set(k, v);
+  const baseCount = countParameters(baseConfig);
+  return {
+    id: spec.id,
+    config,
+    weights,
+    newParams: countParameters(config) - baseCount,
+    addedTensors: [...added.keys()],
+    removes: spec.removes,
+    adds: spec.adds,
+  };
+}
