@@ -35,7 +35,7 @@ import {
   attentionBackwardCpu,
   type AttentionDims,
   attentionForwardCpu,
-  QUERY_BLOCK,
+  queryBlockFor,
   type WasmBackendInternals,
   WasmHeapMemory,
 } from "./attention_cpu.ts";
@@ -285,7 +285,7 @@ function forwardCpuKernel(args: {
   const qSize = tf.util.sizeFromShape(q.shape);
   const kSize = tf.util.sizeFromShape(k.shape);
   const lseSize = tf.util.sizeFromShape(lseShape);
-  const block = Math.min(QUERY_BLOCK, dims.queryLen);
+  const block = queryBlockFor(dims.queryLen);
   const mem = new ArrayMemory(
     2 * qSize + 2 * kSize + lseSize + (block + dims.headDim) * dims.keyLen,
   );
@@ -348,9 +348,9 @@ function backwardCpuKernel(args: {
     }
   } else {
     const lseSize = tf.util.sizeFromShape(lse.shape);
-    const block = Math.min(QUERY_BLOCK, dims.queryLen);
+    const block = queryBlockFor(dims.queryLen);
     const d = dims.headDim;
-    const scratch = 2 * d * block + d * dims.keyLen + 2 * dims.keyLen * block + dims.keyLen * d;
+    const scratch = 3 * d * dims.keyLen + 3 * dims.keyLen * block;
     const mem = new ArrayMemory(4 * qSize + 5 * kSize + lseSize + scratch);
     const at = {
       q: mem.alloc(qSize),

@@ -1,17 +1,17 @@
 /**
  * The wasm/cpu side of the fused attention: blockwise causal attention that never holds N x N.
  *
- * Queries go in blocks of {@link QUERY_BLOCK} rows; each block meets only the keys it may see
- * (0 .. its last position) through one fast matmul (XNNPACK on wasm, zero-copy views of the wasm
- * heap), the softmax runs row by row in place, and a second matmul applies it to V. Peak scratch
- * is QUERY_BLOCK x N floats, so memory grows linearly in N.
+ * Queries go in blocks of {@link queryBlockFor} rows (at most {@link QUERY_BLOCK}); each block meets
+ * only the keys it may see (0 .. its last position) through one fast matmul (XNNPACK on wasm, on
+ * zero-copy views of the wasm heap), XNNPACK's softmax runs on the block's rows, and a second
+ * matmul applies it to V. Peak scratch is a few block x N buffers, so memory grows linearly in N.
  *
  * The positional bias depends only on the distance q - k, so it is one vector per head
  * (`biasByDistance`, length Tk): ALiBi -slope * distance, or the T5 table entry of the distance's
  * bucket. Read backwards, a row of it is contiguous, so adding it costs one pass per block row.
  *
- * The backward recomputes each block from the saved log-sum-exp (so it needs no row reductions)
- * in a transposed layout (keys as rows) where every matmul is the plain fast case.
+ * The backward recomputes each block's probabilities the same way (exactly the forward's), then
+ * dS = P * (dP - rowsum(dO * O)) and the gradient matmuls; transposes are tfjs-wasm's C++ ones.
  *
  * @example
  * ```ts
@@ -21,8 +21,23 @@
  * @module
  */
 
-/** Rows of queries per block (scratch is QUERY_BLOCK x Tk floats). */
-export const QUERY_BLOCK = 128;
+/** Most query rows per block (scratch is QUERY_BLOCK x Tk floats per buffer). */
+export const QUERY_BLOCK = 512;
+
+/**
+ * Query rows per block for `queryLen` queries: about an eighth of them (a power of two in
+ * [64, QUERY_BLOCK]). Bigger blocks make faster matmuls; smaller ones waste less on the masked
+ * half of the diagonal block.
+ *
+ * @example
+ * ```ts
+ * queryBlockFor(4096); // 512
+ * ```
+ */
+export function queryBlockFor(queryLen: number): number {
+  const target = 2 ** Math.floor(Math.log2(Math.max(1, queryLen / 8)));
+  return Math.min(QUERY_BLOCK, Math.max(64, target), queryLen);
+}
 
 /**
  * Flat float32 memory the blockwise kernels work in, addressed in floats. On wasm it is the wasm
@@ -35,6 +50,10 @@ export interface BlockMemory {
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
   /** Reserves `length` zeroed floats and returns their float offset. */
   alloc(length: number): number;
+  /** Softmax of each of `rows` rows of `cols` floats, in place (-Infinity entries give 0). */
+  softmaxRows(at: number, rows: number, cols: number): void;
+  /** dst[cols, rows] = src[rows, cols]^T. */
+  transpose(src: number, rows: number, cols: number, dst: number): void;
 }
 
 /** Shapes of one attention call: [B, H, T, D] with Tq <= Tk (queries are the last Tq positions). */
@@ -83,67 +102,46 @@ export function attentionForwardCpu(
 ): void {
   const { batch, heads, queryLen: tq, keyLen: tk, headDim: d, scale } = dims;
   const offset = tk - tq;
-  const rowsMax = Math.min(QUERY_BLOCK, tq);
+  const block = queryBlockFor(tq);
+  const rowsMax = block;
   const kt = mem.alloc(d * tk); // K^T of the visible keys, per block
   const s = mem.alloc(rowsMax * tk); // logits, then probabilities
   // Reversed bias: row r (query position p) reads rev[tk - 1 - p + j] for key j: contiguous.
   const rev = new Float32Array(tk);
+  const rowMax = new Float64Array(rowsMax);
+  const rowArg = new Int32Array(rowsMax);
   for (let bh = 0; bh < batch * heads; bh++) {
     const bias = biasByDistance?.[bh % heads] ?? null;
     if (bias) { for (let x = 0; x < tk; x++) rev[x] = bias[tk - 1 - x]; }
     const qBase = at.q + bh * tq * d;
     const kBase = at.k + bh * tk * d;
     const vBase = at.v + bh * tk * d;
-    for (let q0 = 0; q0 < tq; q0 += QUERY_BLOCK) {
-      const rows = Math.min(QUERY_BLOCK, tq - q0);
+    for (let q0 = 0; q0 < tq; q0 += block) {
+      const rows = Math.min(block, tq - q0);
       const kEnd = q0 + rows + offset; // keys the last row of the block may see
-      transposeInto(mem, kBase, kEnd, d, kt);
+      mem.transpose(kBase, kEnd, d, kt);
       mem.matmul(qBase + q0 * d, kt, s, rows, d, kEnd);
+      scaleBiasMask(mem, s, rows, kEnd, q0 + offset, scale, bias ? rev : null, tk, rowMax, rowArg);
+      mem.softmaxRows(s, rows, kEnd);
+      // XNNPACK does not return the row sums; p at the row's argmax is exp(0) / sum, so
+      // lse = max + log(sum) = max - log(p[argmax]).
       const sv = mem.f32(s, rows * kEnd);
       const lse = mem.f32(at.lse + bh * tq + q0, rows);
-      for (let r = 0; r < rows; r++) {
-        const pos = q0 + r + offset;
-        const len = pos + 1;
-        const base = r * kEnd;
-        const revBase = tk - 1 - pos;
-        let max = -Infinity;
-        if (bias) {
-          for (let j = 0; j < len; j++) {
-            const x = sv[base + j] * scale + rev[revBase + j];
-            sv[base + j] = x;
-            if (x > max) max = x;
-          }
-        } else {
-          for (let j = 0; j < len; j++) {
-            const x = sv[base + j] * scale;
-            sv[base + j] = x;
-            if (x > max) max = x;
-          }
-        }
-        let sum = 0;
-        for (let j = 0; j < len; j++) {
-          const e = Math.exp(sv[base + j] - max);
-          sv[base + j] = e;
-          sum += e;
-        }
-        const inv = 1 / sum;
-        for (let j = 0; j < len; j++) sv[base + j] *= inv;
-        sv.fill(0, base + len, base + kEnd); // future keys
-        lse[r] = max + Math.log(sum);
-      }
+      for (let r = 0; r < rows; r++) lse[r] = rowMax[r] - Math.log(sv[r * kEnd + rowArg[r]]);
       mem.matmul(s, vBase, at.out + (bh * tq + q0) * d, rows, kEnd, d);
     }
   }
 }
 
 /**
- * Blockwise backward from the saved lse: writes dq, dk, dv (zeroed by the caller) and returns
- * the gradient of the loss with respect to each head's bias at each distance ([H][Tk], summed
- * over the batch) when `biasByDistance` is given, for the T5 table.
+ * Blockwise backward: recomputes each block's probabilities exactly as the forward did (so the
+ * saved lse is not needed here), then dS = P * (dP - delta) and the three gradient matmuls.
+ * Writes dq, dk, dv (dk and dv zeroed by the caller) and returns the gradient with respect to each
+ * head's bias at each distance ([H][Tk], summed over the batch) when `wantBiasGrad`.
  *
  * @example
  * ```ts
- * const dBias = attentionBackwardCpu(mem, dims, offsets, biasByDistance);
+ * const dBias = attentionBackwardCpu(mem, dims, offsets, biasByDistance, true);
  * ```
  */
 export function attentionBackwardCpu(
@@ -155,25 +153,31 @@ export function attentionBackwardCpu(
 ): Float64Array[] | null {
   const { batch, heads, queryLen: tq, keyLen: tk, headDim: d, scale } = dims;
   const offset = tk - tq;
-  const rowsMax = Math.min(QUERY_BLOCK, tq);
-  const qt = mem.alloc(d * rowsMax); // Q_blk^T
-  const dot = mem.alloc(d * rowsMax); // dO_blk^T
+  const block = queryBlockFor(tq);
+  const rowsMax = block;
   const kt = mem.alloc(d * tk); // K^T of the visible keys
-  const pt = mem.alloc(tk * rowsMax); // S^T, then P^T
-  const dpt = mem.alloc(tk * rowsMax); // dP^T, then dS^T
+  const vt = mem.alloc(d * tk); // V^T of the visible keys
+  const p = mem.alloc(rowsMax * tk); // probabilities [rows, kEnd]
+  const ds = mem.alloc(rowsMax * tk); // dP, then dS [rows, kEnd]
+  const pt = mem.alloc(tk * rowsMax); // P^T, then dS^T
   const tmp = mem.alloc(tk * d); // matmul results to accumulate
+  const rev = new Float32Array(tk);
+  const rowMax = new Float64Array(rowsMax);
+  const rowArg = new Int32Array(rowsMax);
   const delta = new Float64Array(rowsMax);
   const dBias = wantBiasGrad ? Array.from({ length: heads }, () => new Float64Array(tk)) : null;
   for (let bh = 0; bh < batch * heads; bh++) {
     const h = bh % heads;
     const bias = biasByDistance?.[h] ?? null;
+    if (bias) { for (let x = 0; x < tk; x++) rev[x] = bias[tk - 1 - x]; }
     const gBias = dBias?.[h] ?? null;
     const qBase = at.q + bh * tq * d;
     const kBase = at.k + bh * tk * d;
     const vBase = at.v + bh * tk * d;
-    for (let q0 = 0; q0 < tq; q0 += QUERY_BLOCK) {
-      const rows = Math.min(QUERY_BLOCK, tq - q0);
+    for (let q0 = 0; q0 < tq; q0 += block) {
+      const rows = Math.min(block, tq - q0);
       const kEnd = q0 + rows + offset;
+      const first = q0 + offset; // position of row 0
       const rowBase = (bh * tq + q0) * d;
       // delta_r = dO_r . O_r (the softmax Jacobian's diagonal term).
       {
@@ -185,62 +189,81 @@ export function attentionBackwardCpu(
           delta[r] = acc;
         }
       }
-      transposeInto(mem, qBase + q0 * d, rows, d, qt);
-      transposeInto(mem, at.dy + rowBase, rows, d, dot);
-      mem.matmul(kBase, qt, pt, kEnd, d, rows); // S^T [kEnd, rows]
-      mem.matmul(vBase, dot, dpt, kEnd, d, rows); // dP^T [kEnd, rows]
+      mem.transpose(kBase, kEnd, d, kt);
+      mem.matmul(qBase + q0 * d, kt, p, rows, d, kEnd);
+      scaleBiasMask(mem, p, rows, kEnd, first, scale, bias ? rev : null, tk, rowMax, rowArg);
+      mem.softmaxRows(p, rows, kEnd);
+      mem.transpose(vBase, kEnd, d, vt);
+      mem.matmul(at.dy + rowBase, vt, ds, rows, d, kEnd); // dP
       {
-        const p = mem.f32(pt, kEnd * rows);
-        const ds = mem.f32(dpt, kEnd * rows);
-        const lse = mem.f32(at.lse + bh * tq + q0, rows);
-        const first = q0 + offset; // position of row 0
-        for (let j = 0; j < kEnd; j++) {
-          const base = j * rows;
-          // Row r sees key j when first + r >= j; distance = first + r - j.
-          const rStart = Math.max(0, j - first);
-          for (let r = 0; r < rStart; r++) {
-            p[base + r] = 0;
-            ds[base + r] = 0;
-          }
-          const dist0 = first - j;
-          for (let r = rStart; r < rows; r++) {
-            const logit = p[base + r] * scale + (bias ? bias[dist0 + r] : 0);
-            const prob = Math.exp(logit - lse[r]);
-            const g = prob * (ds[base + r] - delta[r]);
-            p[base + r] = prob;
-            ds[base + r] = g;
-            if (gBias) gBias[dist0 + r] += g;
+        const pv = mem.f32(p, rows * kEnd);
+        const dv = mem.f32(ds, rows * kEnd);
+        for (let r = 0; r < rows; r++) {
+          const base = r * kEnd;
+          const len = first + r + 1;
+          const dr = delta[r];
+          for (let j = 0; j < len; j++) dv[base + j] = pv[base + j] * (dv[base + j] - dr);
+          dv.fill(0, base + len, base + kEnd);
+          if (gBias) {
+            const pos = first + r;
+            for (let j = 0; j < len; j++) gBias[pos - j] += dv[base + j];
           }
         }
       }
+      // dQ_blk = scale * dS @ K
+      mem.matmul(ds, kBase, at.dq + rowBase, rows, kEnd, d);
+      {
+        const dq = mem.f32(at.dq + rowBase, rows * d);
+        for (let i = 0; i < rows * d; i++) dq[i] *= scale;
+      }
       // dV[0:kEnd] += P^T @ dO_blk
+      mem.transpose(p, rows, kEnd, pt);
       mem.matmul(pt, at.dy + rowBase, tmp, kEnd, rows, d);
       addInto(mem, tmp, at.dv + bh * tk * d, kEnd * d, 1);
       // dK[0:kEnd] += scale * dS^T @ Q_blk
-      mem.matmul(dpt, qBase + q0 * d, tmp, kEnd, rows, d);
+      mem.transpose(ds, rows, kEnd, pt);
+      mem.matmul(pt, qBase + q0 * d, tmp, kEnd, rows, d);
       addInto(mem, tmp, at.dk + bh * tk * d, kEnd * d, scale);
-      // dQ_blk^T = K^T @ dS^T (then transposed back, times scale)
-      transposeInto(mem, kBase, kEnd, d, kt);
-      mem.matmul(kt, dpt, tmp, d, kEnd, rows);
-      {
-        const t = mem.f32(tmp, d * rows);
-        const dq = mem.f32(at.dq + rowBase, rows * d);
-        for (let c = 0; c < d; c++) {
-          for (let r = 0; r < rows; r++) dq[r * d + c] = scale * t[c * rows + r];
-        }
-      }
     }
   }
   return dBias;
 }
 
-/** dst[D, rows] = src[rows, D]^T (rows of `src` contiguous at float offset `src`). */
-function transposeInto(mem: BlockMemory, src: number, rows: number, d: number, dst: number) {
-  const a = mem.f32(src, rows * d);
-  const t = mem.f32(dst, rows * d);
+/**
+ * In place on the logits block [rows, kEnd] whose row 0 sits at position `first`: x * scale +
+ * bias, -Infinity for future keys; records each row's max and argmax.
+ */
+function scaleBiasMask(
+  mem: BlockMemory,
+  s: number,
+  rows: number,
+  kEnd: number,
+  first: number,
+  scale: number,
+  rev: Float32Array | null,
+  tk: number,
+  rowMax: Float64Array,
+  rowArg: Int32Array,
+): void {
+  const sv = mem.f32(s, rows * kEnd);
   for (let r = 0; r < rows; r++) {
-    const base = r * d;
-    for (let c = 0; c < d; c++) t[c * rows + r] = a[base + c];
+    const pos = first + r;
+    const len = pos + 1;
+    const base = r * kEnd;
+    const revBase = tk - 1 - pos;
+    let max = -Infinity;
+    let arg = 0;
+    for (let j = 0; j < len; j++) {
+      const x = sv[base + j] * scale + (rev ? rev[revBase + j] : 0);
+      sv[base + j] = x;
+      if (x > max) {
+        max = x;
+        arg = j;
+      }
+    }
+    sv.fill(-Infinity, base + len, base + kEnd); // future keys
+    rowMax[r] = max;
+    rowArg[r] = arg;
   }
 }
 
@@ -277,6 +300,27 @@ export class ArrayMemory implements BlockMemory {
     }
     return at;
   }
+  softmaxRows(at: number, rows: number, cols: number): void {
+    const x = this.data;
+    for (let r = 0; r < rows; r++) {
+      const base = at + r * cols;
+      let max = -Infinity;
+      for (let j = 0; j < cols; j++) max = Math.max(max, x[base + j]);
+      let sum = 0;
+      for (let j = 0; j < cols; j++) {
+        const e = Math.exp(x[base + j] - max);
+        x[base + j] = e;
+        sum += e;
+      }
+      for (let j = 0; j < cols; j++) x[base + j] /= sum;
+    }
+  }
+  transpose(src: number, rows: number, cols: number, dst: number): void {
+    const x = this.data;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) x[dst + c * rows + r] = x[src + r * cols + c];
+    }
+  }
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void {
     const x = this.data;
     for (let i = 0; i < m; i++) {
@@ -307,7 +351,14 @@ export interface WasmBackendInternals {
   dataIdNextNumber: number;
 }
 
-let wasmBatchMatMul: ((...args: unknown[]) => void) | null = null;
+function shapeBytes(x: number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(x).buffer);
+}
+
+type WasmFn = (...args: unknown[]) => void;
+let wasmBatchMatMul: WasmFn | null = null;
+let wasmSoftmax: WasmFn | null = null;
+let wasmTranspose: WasmFn | null = null;
 
 /**
  * A {@link BlockMemory} on the wasm heap: tensors are used in place (float offset =
@@ -334,6 +385,16 @@ export class WasmHeapMemory implements BlockMemory {
       "number",
       "number",
     ]);
+    wasmSoftmax ??= backend.wasm.cwrap("Softmax", null, ["number", "number", "number", "number"]);
+    wasmTranspose ??= backend.wasm.cwrap("Transpose", null, [
+      "number",
+      "array",
+      "number",
+      "number",
+      "number",
+      "array",
+      "number",
+    ]);
   }
   /** Float offset of a wasm tensor's data. */
   offsetOf(info: { dataId: object }): number {
@@ -350,6 +411,32 @@ export class WasmHeapMemory implements BlockMemory {
     this.f32(at, length).fill(0);
     return at;
   }
+  /** Runs `f` with tensor ids registered as views of the given (offset, size) ranges. */
+  private withViews(ranges: [number, number][], f: (ids: number[]) => void): void {
+    const ids = ranges.map(([at, size]) => {
+      const id = this.backend.dataIdNextNumber++;
+      this.backend.wasm.tfjs.registerTensor(id, size, at * 4);
+      return id;
+    });
+    try {
+      f(ids);
+    } finally {
+      for (const id of ids) this.backend.wasm.tfjs.disposeData(id);
+    }
+  }
+  softmaxRows(at: number, rows: number, cols: number): void {
+    // XNNPACK's softmax reads each input before writing the same output element: in place is safe.
+    this.withViews([[at, rows * cols]], ([x]) => wasmSoftmax!(x, x, cols, rows));
+  }
+  transpose(src: number, rows: number, cols: number, dst: number): void {
+    if (rows === 1 || cols === 1) {
+      this.f32(dst, rows * cols).set(this.f32(src, rows * cols)); // same layout
+      return;
+    }
+    this.withViews([[src, rows * cols], [dst, rows * cols]], ([x, y]) => {
+      wasmTranspose!(x, shapeBytes([rows, cols]), 2, 0, /* float32 */ y, shapeBytes([1, 0]), 2);
+    });
+  }
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void {
     const ids: number[] = [];
     const view = (at: number, size: number) => {
@@ -358,7 +445,7 @@ export class WasmHeapMemory implements BlockMemory {
       ids.push(id);
       return id;
     };
-    const shape = (x: number[]) => new Uint8Array(new Int32Array(x).buffer);
+    const shape = shapeBytes;
     try {
       // Fresh ids each call: XNNPACK caches packed weights by the right operand's id.
       wasmBatchMatMul!(
