@@ -112,8 +112,8 @@ Deno.test("mixture copy rows: a span repeats later, its copyable bytes weighted"
     const row = m.tokens.subarray(r * 257, (r + 1) * 257);
     // The weighted targets are the repeat's bytes (from its 5th on): the whole repeat equals an
     // earlier stretch of the row, `shift` bytes back.
-    const start = idx[0] - 3, end = idx.at(-1)! + 2;
-    const shift = [...Array(start + 1).keys()].slice(16).find((d) =>
+    const start = idx[0] + 1, end = idx.at(-1)! + 2;
+    const shift = [...Array(start + 1).keys()].slice(8).find((d) =>
       row.subarray(start - d, end - d).every((v, k) => v === row[start + k])
     );
     assert.ok(shift !== undefined, `row ${r}: no earlier copy found`);
