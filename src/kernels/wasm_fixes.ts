@@ -49,6 +49,8 @@ interface KernelArgs<I> {
 }
 
 const FIXED = Symbol.for("course.wasmFixesInstalled");
+const REPLACED = ["BatchMatMul", "Slice", "SplitV", "Unpack"] as const;
+const stockConfigs = new Map<string, tf.KernelConfig>();
 type FixedGlobal = { [FIXED]?: boolean };
 
 let wasmBatchMatMul: ((...args: unknown[]) => void) | null = null;
@@ -253,6 +255,7 @@ export function installWasmFixes(): void {
   }
   stockBatchMatMul = matmulConfig.kernelFunc;
   stockSlice = sliceConfig.kernelFunc;
+  for (const name of REPLACED) stockConfigs.set(name, tf.getKernel(name, "wasm")!);
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.unregisterKernel("Slice", "wasm");
   // Keep the stock setupFunc for the stock BatchMatMul we delegate to (it cwraps the wasm export).
@@ -291,4 +294,24 @@ export function stockWasmKernels(): {
   slice: tf.KernelFunc | null;
 } {
   return { batchMatMul: stockBatchMatMul, slice: stockSlice };
+}
+
+/**
+ * Puts the stock tfjs-wasm kernels back (benchmarks measuring "tfjs as shipped"); a later
+ * {@link installWasmFixes} installs the fixes again.
+ *
+ * @example
+ * ```ts
+ * uninstallWasmFixes(); // time stock tfjs
+ * installWasmFixes();
+ * ```
+ */
+export function uninstallWasmFixes(): void {
+  const g = globalThis as FixedGlobal;
+  if (!g[FIXED]) return;
+  for (const name of REPLACED) {
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel(stockConfigs.get(name)!);
+  }
+  g[FIXED] = false;
 }

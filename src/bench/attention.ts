@@ -1,0 +1,368 @@
+/**
+ * Fused attention against tfjs composite attention, side by side in one run: time, effective
+ * GFLOP/s and peak memory for each sequence length, head dimension and positional mode.
+ *
+ * `deno task bench attention` (full: N 1,024 .. 32,768, 4 heads, D 32 and 64, every mode) writes
+ * `assets/bench/attention.csv` and `assets/bench/attention.png`. Flags for a quick run:
+ * `--n 1024,2048 --d 32 --modes none --impls fused,composite --backends wasm --out /tmp/a.csv`.
+ *
+ * Each measurement runs in a fresh child process, so that peak memory (the process's peak RSS,
+ * VmHWM, and the wasm heap, which only grows) belongs to that measurement alone, and so that the
+ * composite path running out of wasm heap ("Aborted()") cannot poison the next measurement.
+ *
+ * Implementations: `fused` (src/kernels/attention.ts), `composite` (attentionReference: N x N
+ * scores, with the course's wasm kernel fixes), `composite-stock` (the same on tfjs-wasm's stock
+ * kernels, i.e. tfjs as shipped). Effective FLOPs count causal work only: 4 * N^2 * D / 2 per head.
+ *
+ * @example
+ * ```ts
+ * import { measureAttention } from "./attention.ts";
+ * const row = await measureAttention({ impl: "fused", backend: "wasm", n: 1024, d: 32, mode: "alibi" });
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { type BackendName, initBackend } from "../backend.ts";
+import { attention, type AttentionBias, attentionReference } from "../kernels/attention.ts";
+import { uninstallWasmFixes } from "../kernels/wasm_fixes.ts";
+import { alibiSlopes } from "../positions/alibi.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+
+/** Attention implementations compared. */
+export type AttentionImpl = "fused" | "composite" | "composite-stock";
+/** Positional modes of the op. */
+export type AttentionMode = AttentionBias["kind"];
+
+/** One configuration to measure. */
+export interface AttentionCase {
+  impl: AttentionImpl;
+  backend: BackendName;
+  n: number;
+  d: number;
+  mode: AttentionMode;
+  heads?: number;
+  reps?: number;
+}
+
+/** One row of the CSV. */
+export interface AttentionRow {
+  impl: AttentionImpl;
+  backend: BackendName;
+  mode: AttentionMode;
+  n: number;
+  heads: number;
+  d: number;
+  status: "ok" | "failed" | "skipped";
+  ms: number;
+  gflops: number;
+  peakRssMiB: number;
+  wasmHeapMiB: number;
+  error: string;
+}
+
+const T5 = { numBuckets: 32, maxDistance: 128 };
+
+function peakRssMiB(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const m = status.match(/VmHWM:\s+(\d+) kB/);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+function wasmHeapMiB(backend: BackendName): number {
+  if (backend !== "wasm") return NaN;
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+  return b.wasm ? b.wasm.HEAPU8.buffer.byteLength / 2 ** 20 : NaN;
+}
+
+/** Causal attention FLOPs (two matmuls over the causal half): 4 * N^2 * D / 2 per head. */
+export function causalAttentionFlops(n: number, d: number, heads: number): number {
+  return heads * 4 * n * n * d / 2;
+}
+
+/**
+ * Measures one case in this process (forward only, median of `reps` after a warm-up for small N).
+ * Meant for a fresh process: peak RSS is the process's.
+ */
+export async function measureAttention(c: AttentionCase): Promise<AttentionRow> {
+  const heads = c.heads ?? 4;
+  const row: AttentionRow = {
+    impl: c.impl,
+    backend: c.backend,
+    mode: c.mode,
+    n: c.n,
+    heads,
+    d: c.d,
+    status: "ok",
+    ms: NaN,
+    gflops: NaN,
+    peakRssMiB: NaN,
+    wasmHeapMiB: NaN,
+    error: "",
+  };
+  await initBackend({ backend: c.backend });
+  if (c.impl === "composite-stock") {
+    if (c.backend !== "wasm") {
+      throw new RangeError(`composite-stock needs backend wasm; got ${c.backend}`);
+    }
+    uninstallWasmFixes();
+  }
+  const shape: [number, number, number, number] = [1, heads, c.n, c.d];
+  const q = tf.randomNormal(shape) as tf.Tensor4D;
+  const k = tf.randomNormal(shape) as tf.Tensor4D;
+  const v = tf.randomNormal(shape) as tf.Tensor4D;
+  const table = tf.randomNormal([T5.numBuckets, heads]) as tf.Tensor2D;
+  const bias: AttentionBias = c.mode === "alibi"
+    ? { kind: "alibi", slopes: alibiSlopes(heads) }
+    : c.mode === "t5"
+    ? { kind: "t5", table, ...T5 }
+    : { kind: "none" };
+  const op = c.impl === "fused" ? attention : attentionReference;
+  const once = async () => {
+    const t0 = performance.now();
+    const y = op(q, k, v, { bias, scale: 1 / Math.sqrt(c.d) });
+    await y.data(); // asynchronous backends: time until the values exist
+    const ms = performance.now() - t0;
+    y.dispose();
+    return ms;
+  };
+  try {
+    const small = c.n <= 4096;
+    if (small || c.backend === "webgpu") await once(); // warm-up (and shader compile)
+    const reps = c.reps ?? (small ? 3 : 1);
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) times.push(await once());
+    times.sort((a, b) => a - b);
+    row.ms = times[Math.floor(times.length / 2)];
+    row.gflops = causalAttentionFlops(c.n, c.d, heads) / (row.ms * 1e6);
+  } catch (e) {
+    row.status = "failed";
+    row.error = String((e as Error)?.message ?? e).split("\n")[0].slice(0, 120);
+  }
+  row.peakRssMiB = peakRssMiB();
+  row.wasmHeapMiB = wasmHeapMiB(c.backend);
+  return row;
+}
+
+async function measureInChild(c: AttentionCase, timeoutS: number): Promise<AttentionRow> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--child", JSON.stringify(c)],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutS * 1000),
+  });
+  const base: AttentionRow = {
+    impl: c.impl,
+    backend: c.backend,
+    mode: c.mode,
+    n: c.n,
+    heads: c.heads ?? 4,
+    d: c.d,
+    status: "failed",
+    ms: NaN,
+    gflops: NaN,
+    peakRssMiB: NaN,
+    wasmHeapMiB: NaN,
+    error: "",
+  };
+  try {
+    const out = await cmd.output();
+    const text = new TextDecoder().decode(out.stdout);
+    const line = text.split("\n").find((l) => l.startsWith("{"));
+    if (line) {
+      // JSON has no NaN: the child's NaN numbers arrive as null.
+      const row = JSON.parse(line, (_, v) => (v === null ? NaN : v)) as AttentionRow;
+      return row;
+    }
+    const err = new TextDecoder().decode(out.stderr).split("\n").find((l) =>
+      /error|Abort/i.test(l)
+    );
+    return { ...base, error: (err ?? `exit code ${out.code}`).slice(0, 120) };
+  } catch (e) {
+    return { ...base, error: `timeout or spawn failure: ${(e as Error).message}`.slice(0, 120) };
+  }
+}
+
+const CSV_COLUMNS: (keyof AttentionRow)[] = [
+  "impl",
+  "backend",
+  "mode",
+  "n",
+  "heads",
+  "d",
+  "status",
+  "ms",
+  "gflops",
+  "peakRssMiB",
+  "wasmHeapMiB",
+  "error",
+];
+
+function toCsv(rows: AttentionRow[]): string {
+  const cell = (v: unknown) => {
+    if (typeof v === "number") return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : "";
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return [CSV_COLUMNS.join(","), ...rows.map((r) => CSV_COLUMNS.map((c) => cell(r[c])).join(","))]
+    .join("\n") + "\n";
+}
+
+/** Latency and peak-memory figure (log-log), one trace per implementation, backend, D and mode. */
+export function attentionFigure(rows: AttentionRow[]) {
+  const ok = rows.filter((r) => r.status === "ok");
+  const keys = [...new Set(ok.map((r) => `${r.impl}|${r.backend}|${r.d}|${r.mode}`))];
+  const traces = keys.flatMap((key) => {
+    const [impl, backend, d, mode] = key.split("|");
+    const pts = ok.filter((r) => `${r.impl}|${r.backend}|${r.d}|${r.mode}` === key)
+      .sort((a, b) => a.n - b.n);
+    const name = `${impl} ${backend} D${d} ${mode}`;
+    const dash = impl === "fused" ? "solid" : impl === "composite" ? "dash" : "dot";
+    return [
+      {
+        x: pts.map((p) => p.n),
+        y: pts.map((p) => p.ms / 1000),
+        name,
+        type: "scatter",
+        mode: "lines+markers",
+        line: { dash },
+        xaxis: "x",
+        yaxis: "y",
+        legendgroup: name,
+      },
+      {
+        x: pts.map((p) => p.n),
+        y: pts.map((p) => p.peakRssMiB),
+        name,
+        type: "scatter",
+        mode: "lines+markers",
+        line: { dash },
+        xaxis: "x2",
+        yaxis: "y2",
+        legendgroup: name,
+        showlegend: false,
+      },
+    ];
+  });
+  return {
+    data: traces,
+    layout: {
+      title: { text: "Causal attention forward, 4 heads: fused vs tfjs composite" },
+      grid: { rows: 1, columns: 2, pattern: "independent" },
+      xaxis: { title: { text: "sequence length N" }, type: "log" },
+      yaxis: { title: { text: "seconds" }, type: "log" },
+      xaxis2: { title: { text: "sequence length N" }, type: "log" },
+      yaxis2: { title: { text: "peak RSS (MiB)" }, type: "log" },
+      font: { family: "DejaVu Sans, Arial, sans-serif", size: 12 },
+      legend: { font: { size: 9 } },
+      paper_bgcolor: "#ffffff",
+      plot_bgcolor: "#ffffff",
+    },
+  };
+}
+
+/** Entry point of `deno task bench attention`. */
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      n: { type: "string", default: "1024,2048,4096,8192,16384,32768" },
+      d: { type: "string", default: "32,64" },
+      modes: { type: "string", default: "none,alibi,t5" },
+      impls: { type: "string", default: "fused,composite,composite-stock" },
+      backends: { type: "string", default: "wasm,webgpu" },
+      // Largest N per backend/impl beyond which a run is pointless here (llvmpipe is slow; stock
+      // composite is only needed for the N = 4,096 ratio).
+      "max-n-webgpu": { type: "string", default: "2048" },
+      "max-n-stock": { type: "string", default: "4096" },
+      "timeout-s": { type: "string", default: "900" },
+      out: { type: "string", default: "assets/bench/attention.csv" },
+      figure: { type: "string", default: "" },
+    },
+  });
+  const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  const ns = list(values.n).map(Number);
+  const ds = list(values.d).map(Number);
+  const modes = list(values.modes) as AttentionMode[];
+  const impls = list(values.impls) as AttentionImpl[];
+  const backends = list(values.backends) as BackendName[];
+  for (const n of [...ns, ...ds]) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`--n and --d must be integers >= 1; got ${n}`);
+    }
+  }
+  const rows: AttentionRow[] = [];
+  const failedAt = new Map<string, number>();
+  for (const backend of backends) {
+    for (const d of ds) {
+      for (const mode of modes) {
+        for (const impl of impls) {
+          if (impl === "composite-stock" && backend !== "wasm") continue;
+          for (const n of ns) {
+            const key = `${impl}|${backend}|${d}|${mode}`;
+            const skip = (backend === "webgpu" && n > Number(values["max-n-webgpu"])) ||
+              (impl === "composite-stock" && n > Number(values["max-n-stock"]));
+            if (skip) continue;
+            let row: AttentionRow;
+            if (failedAt.has(key)) {
+              row = {
+                impl,
+                backend,
+                mode,
+                n,
+                heads: 4,
+                d,
+                status: "skipped",
+                ms: NaN,
+                gflops: NaN,
+                peakRssMiB: NaN,
+                wasmHeapMiB: NaN,
+                error: `failed at N=${failedAt.get(key)}`,
+              };
+            } else {
+              row = await measureInChild(
+                { impl, backend, n, d, mode },
+                Number(values["timeout-s"]),
+              );
+              if (row.status === "failed") failedAt.set(key, n);
+            }
+            rows.push(row);
+            console.log(
+              `${impl.padEnd(15)} ${backend.padEnd(6)} D${d} ${mode.padEnd(5)} N=${
+                String(n).padStart(5)
+              }  ` +
+                (row.status === "ok"
+                  ? `${row.ms.toFixed(0).padStart(7)} ms  ${
+                    row.gflops.toFixed(2).padStart(6)
+                  } GFLOP/s  ` +
+                    `peak RSS ${row.peakRssMiB.toFixed(0)} MiB  wasm heap ${
+                      row.wasmHeapMiB.toFixed(0)
+                    } MiB`
+                  : `${row.status}: ${row.error}`),
+            );
+            await writeFileAtomic(values.out, toCsv(rows)); // partial results survive a stop
+          }
+        }
+      }
+    }
+  }
+  const figurePath = values.figure || values.out.replace(/\.csv$/, ".png");
+  try {
+    const { renderPlotlyPng } = await import("../viz/png.ts");
+    const png = await renderPlotlyPng(attentionFigure(rows), { width: 1200, height: 520 });
+    await writeFileAtomic(figurePath, png);
+    console.log(`wrote ${values.out} and ${figurePath}`);
+  } catch (e) {
+    console.log(`wrote ${values.out}; no figure (${(e as Error).message})`);
+  }
+}
+
+if (import.meta.main && Deno.args[0] === "--child") {
+  const row = await measureAttention(JSON.parse(Deno.args[1]) as AttentionCase);
+  console.log(JSON.stringify(row));
+  Deno.exit(0);
+}
