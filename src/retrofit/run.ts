@@ -65,11 +65,11 @@ export const FINETUNE_DEFAULTS: Record<string, FinetuneBudget & { threshold: num
     threshold: 0.5,
   },
   course: {
-    steps: 60,
-    batch: 2,
+    steps: 48,
+    batch: 1,
     lr: 5e-4,
-    warmupSteps: 6,
-    evalEvery: 20,
+    warmupSteps: 5,
+    evalEvery: 16,
     taskFraction: 0.5,
     threshold: 0.5,
   },
@@ -193,8 +193,10 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
     model.dispose();
     await writeJson(basePath, baseRows);
   }
+  // Step 0 of each option is evaluated just before its fine-tunes (so a long run makes progress
+  // option by option), once, since it does not depend on the seed.
   const step0 = new Map<RetrofitId, StoredRow[]>();
-  for (const id of o.options) {
+  const ensureStep0 = async (id: RetrofitId): Promise<void> => {
     const path = `${o.workDir}/${id}/step0.json`;
     let rows = await readJson<StoredRow[]>(path);
     if (!rows) {
@@ -209,7 +211,7 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
       await writeJson(path, rows);
     }
     step0.set(id, rows);
-  }
+  };
 
   // 2. Fine-tunes.
   const steps = evalSteps(o.budget);
@@ -226,6 +228,7 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
     const done = new Set(rows.map((r) => r.step));
     const todo = steps.filter((s) => !done.has(s));
     doneBefore += Math.max(0, ...rows.map((r) => r.step));
+    if (!interrupted) await ensureStep0(id);
     if (!todo.length || interrupted) continue;
     const conv = convert(id, base.config, base.weights, { targetLength: target });
     const initPath = `${dir}/init.safetensors`;
@@ -348,14 +351,17 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
   for (const id of o.options) {
     for (const [k, seed] of o.seeds.entries()) {
       const rows = evals.get(`${id}/${seed}`) ?? [];
-      add(id, seed, step0.get(id)!);
+      const zero = step0.get(id) ??
+        (await readJson<StoredRow[]>(`${o.workDir}/${id}/step0.json`)) ?? [];
+      if (!zero.length) complete = false;
+      add(id, seed, zero);
       add(id, seed, rows);
       const finished = rows.some((r) => r.step === o.budget.steps);
       if (!finished) {
         complete = false;
         continue;
       }
-      const all = [...step0.get(id)!, ...rows];
+      const all = [...zero, ...rows];
       const reached = stepsToThreshold(all, o.threshold);
       const last = rows.find((r) => r.step === o.budget.steps)!;
       add(id, seed, [{
