@@ -279,3 +279,24 @@ Deno.test("attention rejects bad inputs with errors that name the parameter", as
   );
   tf.dispose(q);
 });
+
+Deno.test("attention leaves no tensors behind, forward or backward", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await use(backend);
+    const c = makeCase("t5", 1, 2, 20, 20, 8);
+    const { q, k, v, table } = tensors(c);
+    const before = tf.memory().numTensors;
+    const y = attention(q, k, v, { bias: biasOf(c, table), scale: c.scale });
+    assert.equal(tf.memory().numTensors, before + 1, `${backend}: forward keeps only its output`);
+    y.dispose();
+    const grads = tf.grads((a: tf.Tensor, t: tf.Tensor) =>
+      attention(a as tf.Tensor4D, k, v, { bias: biasOf(c, t as tf.Tensor2D), scale: c.scale }).sum()
+    )([q, table]);
+    assert.equal(
+      tf.memory().numTensors,
+      before + 2,
+      `${backend}: backward keeps only the gradients`,
+    );
+    tf.dispose([...grads, q, k, v, table]);
+  }
+});
