@@ -29,9 +29,9 @@ export interface MixtureOptions {
   /** Loss weight of the 5 answer bytes relative to 1 for every other byte (default 4). */
   answerWeight?: number;
   /**
-   * Fraction of rows that are copy tasks (default 0): a text window into which a random string of
-   * 8-39 letters and digits is written twice, so the repeat can only be predicted by looking
-   * back. Dense copying practice is what makes induction-style retrieval heads form quickly.
+   * Fraction of rows that are copy tasks (default 0): a text window into which three random
+   * strings of 8-23 letters and digits are each written twice (weighted like answers), so the
+   * repeats can only be predicted by looking back. Dense copying practice is what makes induction-style retrieval heads form quickly.
    */
   copyFraction?: number;
 }
@@ -70,15 +70,18 @@ export function mixtureBatch(
     // One draw picks the row kind: [0, copy) copy, [copy, copy + task) task, the rest text.
     const u = rng.next();
     if (u < copyFraction) {
-      // A random string (letters and digits, 8-39 bytes) written into the text twice: after its
-      // first byte the second copy is predictable only by looking back at the first.
+      // Three random strings (letters and digits, 8-23 bytes) each written into the text twice:
+      // after its first byte a second copy is predictable only by looking back at the first.
       row = sampleWindow(docs, seqLen + 1, rng);
-      const span = Math.min(8 + rng.int(32), Math.floor(seqLen / 3));
-      const from = rng.int(seqLen + 1 - 2 * span + 1);
-      const to = from + span + rng.int(seqLen + 1 - from - 2 * span + 1);
-      for (let i = 0; i < span; i++) row[from + i] = row[to + i] = COPY_ALPHABET[rng.int(36)];
-      // Target t predicts token t + 1: bytes to+1 .. to+span-1 are the copyable ones.
-      for (let i = to; i < to + span - 1; i++) weights[b * seqLen + i] = 2;
+      const slot = Math.floor((seqLen + 1) / 3);
+      for (let k = 0; k < 3; k++) {
+        const span = Math.min(8 + rng.int(16), Math.floor(slot / 2));
+        const from = k * slot + rng.int(slot - 2 * span + 1);
+        const to = from + span + rng.int(k * slot + slot - from - 2 * span + 1);
+        for (let i = 0; i < span; i++) row[from + i] = row[to + i] = COPY_ALPHABET[rng.int(36)];
+        // Target t predicts token t + 1: bytes to+1 .. to+span-1 are the copyable ones.
+        for (let i = to; i < to + span - 1; i++) weights[b * seqLen + i] = answerWeight;
+      }
       tokens.set(row, b * (seqLen + 1));
       continue;
     }
