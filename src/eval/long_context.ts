@@ -67,7 +67,7 @@ export function evaluationPlan(
     targetLength: p.targetLength,
     lengths: [1, 2, 4, 8].map((m) => m * L0),
     depths: small ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1],
-    perCell: small ? 8 : 4,
+    perCell: small ? 8 : 3,
     nearExamples: small ? 16 : 24,
     nearWindows: small ? 32 : 48,
     lengthWindows: small ? 8 : 4,

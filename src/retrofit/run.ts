@@ -6,7 +6,8 @@
  *    batch, tokens, learning-rate schedule, data mixture and seeds (the seed picks the batches, so
  *    seed k feeds every option the very same data), evaluating every `evalEvery` steps (a probe:
  *    near bpb + the long passkey grid) and fully at the last step.
- * 3. Times every option's forward pass at 8 x L0 against the base model, interleaved in one run.
+ * 3. Times every option's forward pass at 8 x L0 against the base model, interleaved in one run,
+ *    as soon as all seeds of the option are done.
  * 4. Writes `assets/results/<preset>/metrics.csv` (schema: src/eval/results.ts) and `samples.csv`
  *    (per-example retrieval outcomes) atomically; while work is missing they are named
  *    `metrics.partial.csv` / `samples.partial.csv` instead, so a partial run never poses as done.
@@ -213,6 +214,39 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
     step0.set(id, rows);
   };
 
+  // Latency at 8 x L0, each option interleaved with the base model, measured as soon as all of
+  // the option's seeds are done (so a crash in a later option keeps it).
+  const latencyPath = `${o.workDir}/latency.json`;
+  const latency = (await readJson<Record<string, StoredRow[]>>(latencyPath)) ?? {};
+  const ensureLatency = async (id: RetrofitId): Promise<void> => {
+    if (latency[id]) return;
+    log(`timing ${id} against the base model at ${target} tokens ...`);
+    const baseModel = Decoder.fromWeights(base.config, base.weights);
+    const models: Decoder[] = [];
+    for (const seed of o.seeds) {
+      const ck = await loadCheckpoint(`${o.workDir}/${id}/seed${seed}/latest.safetensors`);
+      models.push(Decoder.fromWeights(ck.config, ck.weights));
+    }
+    const r = latencyRatios(baseModel, models, target, o.plan.latencyRepeats);
+    latency[id] = r.ratios.map((ratio) => ({
+      metric: "latency_ratio",
+      setting: `ctx=${target}`,
+      value: ratio,
+      n: o.plan.latencyRepeats,
+      step: o.budget.steps,
+      commit: o.commit,
+      command: o.command,
+    }));
+    log(
+      `  ${id}: ${r.ratios.map((x) => x.toFixed(3)).join(", ")} x base (${
+        (r.baseSecondsPerToken * 1e6).toFixed(0)
+      } us/token)`,
+    );
+    baseModel.dispose();
+    models.forEach((m) => m.dispose());
+    await writeJson(latencyPath, latency);
+  };
+
   // 2. Fine-tunes.
   const steps = evalSteps(o.budget);
   const runs = o.options.flatMap((id) => o.seeds.map((seed) => ({ id, seed })));
@@ -229,7 +263,11 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
     const todo = steps.filter((s) => !done.has(s));
     doneBefore += Math.max(0, ...rows.map((r) => r.step));
     if (!interrupted) await ensureStep0(id);
-    if (!todo.length || interrupted) continue;
+    const lastSeed = seed === o.seeds[o.seeds.length - 1];
+    if (!todo.length || interrupted) {
+      if (!interrupted && lastSeed) await ensureLatency(id);
+      continue;
+    }
     const conv = convert(id, base.config, base.weights, { targetLength: target });
     const initPath = `${dir}/init.safetensors`;
     if (!(await exists(initPath))) await saveCheckpoint(initPath, conv.config, conv.weights);
@@ -280,44 +318,10 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
           } (incl. eval)`,
       );
     }
+    if (!interrupted && lastSeed) await ensureLatency(id);
   }
 
-  // 3. Latency at 8 x L0, each option interleaved with the base model.
-  const latencyPath = `${o.workDir}/latency.json`;
-  const latency = (await readJson<Record<string, StoredRow[]>>(latencyPath)) ?? {};
-  if (!interrupted) {
-    for (const id of o.options) {
-      const key = id;
-      if (latency[key]) continue;
-      log(`timing ${id} against the base model at ${target} tokens ...`);
-      const baseModel = Decoder.fromWeights(base.config, base.weights);
-      const models: Decoder[] = [];
-      for (const seed of o.seeds) {
-        const ck = await loadCheckpoint(`${o.workDir}/${id}/seed${seed}/latest.safetensors`);
-        models.push(Decoder.fromWeights(ck.config, ck.weights));
-      }
-      const r = latencyRatios(baseModel, models, target, o.plan.latencyRepeats);
-      latency[key] = r.ratios.map((ratio) => ({
-        metric: "latency_ratio",
-        setting: `ctx=${target}`,
-        value: ratio,
-        n: o.plan.latencyRepeats,
-        step: o.budget.steps,
-        commit: o.commit,
-        command: o.command,
-      }));
-      log(
-        `  ${id}: ${r.ratios.map((x) => x.toFixed(3)).join(", ")} x base (${
-          (r.baseSecondsPerToken * 1e6).toFixed(0)
-        } us/token)`,
-      );
-      baseModel.dispose();
-      models.forEach((m) => m.dispose());
-      await writeJson(latencyPath, latency);
-    }
-  }
-
-  // 4. Assemble the tidy tables.
+  // 3. Assemble the tidy tables.
   const out: MetricRow[] = [];
   const samples: string[] = ["option,seed,step,metric,setting,sample,correct"];
   const add = (option: string, seed: number, rows: readonly StoredRow[]) => {
