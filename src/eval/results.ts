@@ -25,6 +25,12 @@
  *   latency, 1 for counts).
  * - `commit`, `command`: `git rev-parse HEAD` and the command line that produced the row.
  *
+ * ## `assets/results/<preset>/samples.csv` (optional, for finer analyses)
+ * Columns `option,seed,step,metric,setting,sample,correct`: one row per retrieval example (the
+ * `sample`-th example of that cell, `correct` 1 or 0). The same examples are used for every
+ * option, seed and step, so comparisons can be paired. `run.json` beside them records the budget,
+ * the evaluation plan, the threshold, the base checkpoint, and whether the run is complete.
+ *
  * ## `summarize(df)`
  * A polars DataFrame with columns `option, metric, setting, step, mean, ci_low, ci_high, seeds,
  * missing, n`: for each option and metric at that option's final step (the largest `step` the
