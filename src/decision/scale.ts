@@ -78,6 +78,21 @@ export function attentionPoints(
     .sort((a, b) => a.n - b.n);
 }
 
+/** Least-squares line y = intercept + slope x. */
+export function linearFit(points: readonly (readonly [number, number])[]): {
+  intercept: number;
+  slope: number;
+} {
+  const n = points.length;
+  if (n < 2) throw new RangeError(`points must hold >= 2 pairs; got ${n}`);
+  const mx = points.reduce((s, [x]) => s + x, 0) / n,
+    my = points.reduce((s, [, y]) => s + y, 0) / n;
+  let sxy = 0, sxx = 0;
+  for (const [x, y] of points) sxy += (x - mx) * (y - my), sxx += (x - mx) ** 2;
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  return { intercept: my - slope * mx, slope };
+}
+
 /** The estimate for one preset. */
 export interface ScaleEstimate {
   mode: string;
@@ -138,19 +153,21 @@ export function fullScaleEstimate(o: {
   const perHeadMs = law.at(N) * (p.headDim / d);
   const fwd = (perHeadMs * p.numHeads * p.numLayers) / 1000;
   const params = paramsOf(p);
-  let rest: number, restSource: string;
+  let rest = NaN;
+  let restSource = "assets/bench/train.csv absent: attention only (a lower bound)";
+  const trainRows = (o.train ?? []).filter((r) => (r.impl ?? "").startsWith("tfjs"));
   const tp = o.trainPreset;
-  const trainRows = (o.train ?? []).filter((r) => r.impl === "tfjs-wasm" || r.backend === "wasm");
   if (tp && trainRows.length) {
-    // Non-attention seconds per token, measured at the shortest length (attention smallest there),
-    // scaled by the parameter ratio.
-    const r = trainRows.sort((a, b) => Number(a.seqLen ?? a.T) - Number(b.seqLen ?? b.T))[0];
-    const tps = Number(r.tokensPerSecond ?? r.tokens_per_s ?? r.tps);
-    rest = Number.isFinite(tps) && tps > 0 ? (N / tps) * (params / paramsOf(tp)) : NaN;
-    restSource = `assets/bench/train.csv (tokens/s at the shortest length, scaled by parameters)`;
-  } else {
-    rest = NaN;
-    restSource = "assets/bench/train.csv absent: attention only (a lower bound)";
+    // Seconds per token = a + b T (attention grows with T); a is the non-attention part, scaled
+    // from the benched model to this one by the parameter ratio.
+    const pts = trainRows.map((r) => [Number(r.seq_len), 1 / Number(r.tokens_per_s)] as const)
+      .filter(([t, s]) => t > 0 && Number.isFinite(s) && s > 0);
+    const a = pts.length >= 2 ? linearFit(pts).intercept : pts[0]?.[1] ?? NaN;
+    const perToken = a > 0 ? a : Math.min(...pts.map(([, s]) => s));
+    rest = N * perToken * (params / paramsOf(tp));
+    restSource =
+      `assets/bench/train.csv (${tp.name} model, ${pts.length} lengths: seconds/token = ` +
+      `a + b T, a scaled by the parameter ratio)`;
   }
   const attTrain = fwd * (1 + BACKWARD_OVER_FORWARD);
   const heapAt = fitPowerLaw(top.map((x) => [x.n, x.heapMiB / x.heads] as const));

@@ -1,0 +1,300 @@
+/**
+ * The decision rule follows the data: synthetic results in which different options win (incl.
+ * ALiBi, T5, none, ties), threshold edges, bad input, and notebook 09 run against a synthetic
+ * results folder in which another option wins.
+ */
+import assert from "node:assert/strict";
+import { join, resolve } from "node:path";
+import { type MetricRow, metricsFrame, summarize, writeMetrics } from "../src/eval/results.ts";
+import {
+  decide,
+  DECISION_RULE,
+  type DecisionRule,
+  decisionTable,
+  formatValue,
+} from "../src/decision/rule.ts";
+import { splitSteps } from "../src/decision/mitigation.ts";
+import { fitPowerLaw, fullScaleEstimate } from "../src/decision/scale.ts";
+import { loadDecisionInputs } from "../src/decision/inputs.ts";
+import { getPreset } from "../src/model/presets.ts";
+import { writeNotebookModule } from "../src/tools/notebook_module.ts";
+
+const ROOT = resolve(new URL("..", import.meta.url).pathname);
+
+/** One option's pooled results (accuracy in [0, 1], near bpb absolute, latency ratio). */
+interface Spec {
+  near: number;
+  long: number;
+  params: number;
+  latency: number;
+}
+
+/** Summary-like rows (CI = mean +- 0.01 unless given). */
+function summary(specs: Record<string, Spec>, baseNear = 2.0) {
+  const rows = [{
+    option: "base",
+    metric: "near_bpb",
+    mean: baseNear,
+    ci_low: baseNear,
+    ci_high: baseNear,
+    seeds: 1,
+  }];
+  for (const [option, s] of Object.entries(specs)) {
+    const add = (metric: string, mean: number) =>
+      rows.push({ option, metric, mean, ci_low: mean - 0.01, ci_high: mean + 0.01, seeds: 3 });
+    add("near_bpb", s.near);
+    add("long_passkey_acc", s.long);
+    add("new_params", s.params);
+    add("latency_ratio", s.latency);
+  }
+  return rows;
+}
+
+/** Raw metrics rows (3 seeds, two grid cells) for the same specs. */
+function metricRows(specs: Record<string, Spec>, baseNear = 2.0): MetricRow[] {
+  const c = { commit: "synthetic", command: "synthetic test table" };
+  const out: MetricRow[] = [
+    {
+      option: "base",
+      seed: 0,
+      step: 0,
+      metric: "near_bpb",
+      setting: "ctx=16",
+      value: baseNear,
+      n: 512,
+      ...c,
+    },
+  ];
+  for (const [option, s] of Object.entries(specs)) {
+    for (const seed of [0, 1, 2]) {
+      const r = (metric: MetricRow["metric"], setting: string, value: number, n: number) =>
+        out.push({ option, seed, step: 60, metric, setting, value, n, ...c });
+      r("near_bpb", "ctx=16", s.near, 512);
+      r("long_passkey_acc", "ctx=256;depth=0.5", s.long, 40);
+      r("long_passkey_acc", "ctx=512;depth=0.5", s.long, 40);
+      r("new_params", "", s.params, 1);
+      r("latency_ratio", "ctx=512", s.latency, 5);
+    }
+  }
+  return out;
+}
+
+const ALL_GOOD: Record<string, Spec> = {
+  rope: { near: 2.0, long: 0.1, params: 0, latency: 1.0 },
+  pi: { near: 2.1, long: 0.9, params: 0, latency: 1.0 }, // +5%: fails near
+  ntk: { near: 2.01, long: 0.7, params: 0, latency: 1.0 },
+  yarn: { near: 2.01, long: 0.9, params: 0, latency: 1.01 },
+  alibi: { near: 2.02, long: 0.6, params: 0, latency: 1.05 },
+  t5: { near: 2.02, long: 0.65, params: 64, latency: 3.0 }, // fails latency
+};
+
+Deno.test("decide: the passing option with the best long-range retrieval wins (yarn)", () => {
+  const d = decide(summary(ALL_GOOD), { preset: "tiny" });
+  assert.equal(d.recommended, "yarn");
+  assert.equal(d.passesAll, true);
+  assert.deepEqual(d.verdicts.find((v) => v.option === "pi")!.failing, ["near_regression"]);
+  assert.deepEqual(d.verdicts.find((v) => v.option === "t5")!.failing, ["latency"]);
+  assert.match(d.sentence, /^Recommendation \(tiny preset\): YaRN \(`yarn`\)/);
+  assert.match(d.sentence, /passkey accuracy 0\.90/);
+  assert.match(d.sentence, /\+0\.5%/); // 2.01 / 2.0 - 1
+  assert.ok(!/`pi`|`ntk`/.test(d.sentence), "only the winner is named");
+  // yarn's margins: near (0.02 - 0.005) / 0.02 = 0.75 < long 0.8 < latency 0.9 < params 1.
+  assert.equal(d.risk.constraint, "near_regression");
+  assert.equal(d.risk.variant, "short_replay");
+  assert.match(d.risk.sentence, /near-range regression/);
+});
+
+Deno.test("decide: ALiBi wins when it has the best retrieval among those passing", () => {
+  const specs = { ...ALL_GOOD, alibi: { near: 2.0, long: 0.95, params: 0, latency: 1.0 } };
+  const d = decide(summary(specs));
+  assert.equal(d.recommended, "alibi");
+  assert.match(d.sentence, /ALiBi \(`alibi`\)/);
+  assert.match(d.sentence, /0\.95/);
+  assert.equal(d.ranking[0], "alibi");
+});
+
+Deno.test("decide: T5 wins when its latency and table size pass", () => {
+  const specs = { ...ALL_GOOD, t5: { near: 2.0, long: 0.97, params: 64, latency: 1.09 } };
+  const d = decide(summary(specs));
+  assert.equal(d.recommended, "t5");
+  assert.match(d.sentence, /`t5`/);
+  assert.match(d.sentence, /new learned parameters 64/);
+  // Latency (1.1 - 1.09)/0.1 = 0.1 is its least margin: the risk follows.
+  assert.equal(d.risk.constraint, "latency");
+  assert.match(d.risk.sentence, /1\.09x/);
+});
+
+Deno.test("decide: none passes -> the closest, naming the failing constraint", () => {
+  const specs: Record<string, Spec> = {
+    pi: { near: 2.2, long: 0.9, params: 0, latency: 1.0 }, // fails near by 8 percentage points
+    ntk: { near: 2.0, long: 0.3, params: 0, latency: 1.0 }, // fails long by 0.2 / 0.5 = 0.4
+    t5: { near: 2.3, long: 0.1, params: 64, latency: 4 }, // fails three
+  };
+  const d = decide(summary(specs), { preset: "course" });
+  assert.equal(d.passesAll, false);
+  assert.equal(d.recommended, "ntk");
+  assert.deepEqual(d.ranking, ["ntk", "pi", "t5"]);
+  assert.match(d.sentence, /^No option passes all 4 constraints \(course preset\)/);
+  assert.match(d.sentence, /fails long-range retrieval only/);
+  assert.match(d.sentence, /0\.30/);
+  assert.equal(d.risk.constraint, "long_retrieval");
+  assert.equal(d.risk.variant, "copy_rows");
+  assert.match(d.risk.sentence, /fails long-range retrieval/);
+});
+
+Deno.test("decide: ties on retrieval are broken by near-range regression, then registry order", () => {
+  const tie = {
+    ntk: { near: 2.02, long: 0.8, params: 0, latency: 1.0 },
+    yarn: { near: 2.01, long: 0.8, params: 0, latency: 1.0 },
+  };
+  const d = decide(summary(tie));
+  assert.equal(d.recommended, "yarn");
+  assert.deepEqual(d.tiedWith, ["ntk"]);
+  assert.equal(d.tieBrokenBy, "near-range regression");
+  assert.match(
+    d.sentence,
+    /ties with `ntk` on long-range retrieval; near-range regression decides/,
+  );
+  const exact = {
+    yarn: { near: 2.01, long: 0.8, params: 0, latency: 1.0 },
+    ntk: { near: 2.01, long: 0.8, params: 0, latency: 1.0 },
+  };
+  const e = decide(summary(exact));
+  assert.equal(e.recommended, "ntk"); // registry order: rope, pi, ntk, yarn, ...
+  assert.equal(e.tieBrokenBy, "registry order");
+});
+
+Deno.test("decide: values exactly at a threshold pass; just beyond fails", () => {
+  const at = { yarn: { near: 2.04, long: 0.5, params: 4096, latency: 1.1 } };
+  const d = decide(summary(at));
+  assert.equal(d.passesAll, true, JSON.stringify(d.verdicts[0].checks));
+  for (const k of d.verdicts[0].checks) assert.ok(k.margin >= 0 && k.margin < 1e-6, k.constraint);
+  const beyond = [
+    { near: 2.0401, long: 0.5, params: 0, latency: 1 },
+    { near: 2.0, long: 0.4999, params: 0, latency: 1 },
+    { near: 2.0, long: 0.5, params: 4097, latency: 1 },
+    { near: 2.0, long: 0.5, params: 0, latency: 1.1001 },
+  ];
+  const ids = ["near_regression", "long_retrieval", "new_params", "latency"];
+  beyond.forEach((s, i) => {
+    const v = decide(summary({ yarn: s })).verdicts[0];
+    assert.deepEqual(v.failing, [ids[i]]);
+  });
+});
+
+Deno.test("decide: a custom rule changes the answer (thresholds are data)", () => {
+  const strictParams: DecisionRule = {
+    ...DECISION_RULE,
+    constraints: DECISION_RULE.constraints.map((c) =>
+      c.id === "new_params" ? { ...c, threshold: 0, scale: 1 } : c
+    ),
+  };
+  const specs = { ...ALL_GOOD, t5: { near: 2.0, long: 0.97, params: 64, latency: 1.0 } };
+  assert.equal(decide(summary(specs)).recommended, "t5");
+  assert.equal(decide(summary(specs), { rule: strictParams }).recommended, "yarn");
+});
+
+Deno.test("decide: a raw metrics DataFrame and its summarize() give the same answer", () => {
+  const specs = { ...ALL_GOOD, alibi: { near: 2.0, long: 0.95, params: 0, latency: 1.0 } };
+  const df = metricsFrame(metricRows(specs));
+  const a = decide(df, { resamples: 50 });
+  const b = decide(summarize(df, { resamples: 50 }));
+  assert.equal(a.recommended, "alibi");
+  assert.equal(b.recommended, "alibi");
+  assert.equal(a.sentence.split(" (95% CI")[0], b.sentence.split(" (95% CI")[0]);
+  const table = decisionTable(a);
+  assert.equal(table.length, 6 * 4);
+  assert.equal(table[0].option, "alibi");
+});
+
+Deno.test("decide: bad input gives errors that name what is missing", () => {
+  const noLong = summary(ALL_GOOD).filter((r) =>
+    !(r.option === "t5" && r.metric === "long_passkey_acc")
+  );
+  assert.throws(
+    () => decide(noLong),
+    (e: Error) => e instanceof TypeError && /t5 has no long_passkey_acc/.test(e.message),
+  );
+  const noBase = summary(ALL_GOOD).filter((r) => r.option !== "base");
+  assert.throws(
+    () => decide(noBase),
+    (e: Error) => e instanceof TypeError && /base near_bpb/.test(e.message),
+  );
+  assert.throws(
+    () => decide(summary(ALL_GOOD), { options: ["yarn", "xpos"] }),
+    (e: Error) => e instanceof TypeError && /xpos have no rows/.test(e.message),
+  );
+  assert.throws(
+    () => decide(summary({}).filter((r) => r.option === "base")),
+    /no candidate option/,
+  );
+  assert.throws(
+    () => decide(summary(ALL_GOOD), { rule: { ...DECISION_RULE, rankBy: "speed" as "latency" } }),
+    RangeError,
+  );
+  const nullMean = summary(ALL_GOOD).map((r) =>
+    r.option === "pi" && r.metric === "latency_ratio"
+      ? { ...r, mean: null as unknown as number }
+      : r
+  );
+  assert.throws(() => decide(nullMean), /pi has no latency_ratio/);
+});
+
+Deno.test("formatValue and helpers", () => {
+  assert.equal(formatValue(0.004, "percent"), "+0.4%");
+  assert.equal(formatValue(-0.01, "percent"), "-1.0%");
+  assert.equal(formatValue(4096, "count"), "4,096");
+  assert.equal(formatValue(1.234, "ratio"), "1.23x");
+  assert.deepEqual(splitSteps(60, 0.25), { long: 45, short: 15 });
+  assert.throws(() => splitSteps(60, 1), /shortFraction must be in \[0, 1\)/);
+  const law = fitPowerLaw([[1024, 3], [2048, 12], [4096, 48]]);
+  assert.ok(Math.abs(law.k - 2) < 1e-9);
+  assert.ok(Math.abs(law.at(8192) - 192) < 1e-6);
+});
+
+Deno.test("fullScaleEstimate extrapolates from a bench table", () => {
+  const rows = [1024, 2048, 4096].map((n) => ({
+    impl: "fused",
+    backend: "wasm",
+    mode: "none",
+    n: String(n),
+    heads: "4",
+    d: "64",
+    status: "ok",
+    ms: String(4 * (n / 1024) ** 2),
+    wasmHeapMiB: String(n / 256),
+  }));
+  const full = getPreset("full");
+  const est = fullScaleEstimate({ attention: rows, train: null, preset: full });
+  assert.ok(Math.abs(est.attentionExponent - 2) < 1e-9);
+  // Per head at 32,768: 1 ms x 32^2 = 1024 ms; x heads x layers.
+  const expected = (1024 * full.numHeads * full.numLayers) / 1000;
+  assert.ok(Math.abs(est.attentionForwardSeconds - expected) < 1e-6);
+  assert.ok(est.memoryGiB.total > est.memoryGiB.activations);
+  assert.match(est.restSource, /absent/);
+});
+
+Deno.test("notebook 09 follows a synthetic results table in which another option wins", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "decision-test-" });
+  // ALiBi wins here; the tiny results (if any) would not give this.
+  const specs = { ...ALL_GOOD, alibi: { near: 2.0, long: 0.99, params: 0, latency: 1.0 } };
+  await writeMetrics(join(dir, "metrics.csv"), metricRows(specs));
+  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify({ preset: "tiny" }));
+  const inputs = await loadDecisionInputs({ dir });
+  assert.equal(inputs.commands[0], "synthetic test table");
+  const module = await writeNotebookModule(join(ROOT, "notebooks/09_decision.ipynb"));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", module],
+    cwd: join(ROOT, "notebooks"),
+    env: { COURSE_PRESET: "tiny", COURSE_NO_PNG: "1", COURSE_RESULTS_DIR: dir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr.slice(-3000));
+  assert.match(stdout, /Recommendation \(tiny preset\): ALiBi \(`alibi`\)/);
+  assert.match(stdout, /synthetic test table/);
+  assert.doesNotMatch(stdout, /Recommendation[^\n]*`yarn`/);
+  await Deno.remove(dir, { recursive: true });
+});
