@@ -86,8 +86,8 @@ export const DECISION_RULE: DecisionRule = {
       format: "percent",
       quantity: "near-range bits/byte vs the base model",
       rationale: "Most traffic stays at short offsets (the case study's ~1,000 of 4,096): a " +
-        "retrofit may cost at most 2% more bits/byte there, about the spread between seeds of a " +
-        "short fine-tune, so a larger loss is a real regression, not noise.",
+        "retrofit may cost at most 2% more bits/byte there (2% more code length for the same " +
+        "text): the long range must not be bought with a visible loss where most use happens.",
       risk: "near-range quality drifts: the fine-tune at 8 x L0 re-fits the model to long " +
         "windows (and interpolation squeezes the angles it learned at L0)",
       mitigation: {
