@@ -298,3 +298,70 @@ Deno.test("notebook 09 follows a synthetic results table in which another option
   assert.doesNotMatch(stdout, /Recommendation[^\n]*`yarn`/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runMitigation: a two-stage variant fine-tunes, evaluates and merges mitigation.csv", async () => {
+  const { initBackend } = await import("../src/backend.ts");
+  const { Decoder } = await import("../src/model/decoder.ts");
+  const { modelConfig } = await import("../src/model/config.ts");
+  const { saveCheckpoint } = await import("../src/model/checkpoint.ts");
+  const { evaluationPlan } = await import("../src/eval/long_context.ts");
+  const { parseMetricsCsv } = await import("../src/eval/results.ts");
+  const { runMitigation } = await import("../src/decision/mitigation.ts");
+  await initBackend({ backend: "wasm" });
+  const dir = await Deno.makeTempDir({ prefix: "mitigation-test-" });
+  const config = modelConfig("tiny");
+  const base = Decoder.create(config, 3);
+  await saveCheckpoint(join(dir, "base.safetensors"), config, base.weights());
+  base.dispose();
+  const outPath = join(dir, "mitigation.csv");
+  const other: MetricRow = {
+    option: "pi+copy_rows",
+    seed: 0,
+    step: 4,
+    metric: "near_bpb",
+    setting: "ctx=16",
+    value: 3,
+    n: 1,
+    commit: "c",
+    command: "x",
+  };
+  await writeMetrics(outPath, [other]);
+  const plan = evaluationPlan("tiny", {
+    lengths: [64, 512],
+    depths: [0.5],
+    perCell: 1,
+    nearExamples: 2,
+    nearWindows: 2,
+    lengthWindows: 1,
+  });
+  const budget = { steps: 4, batch: 1, lr: 1e-3, warmupSteps: 1, evalEvery: 4, taskFraction: 0.5 };
+  const rows = await runMitigation({
+    run: { preset: "tiny", base: join(dir, "base.safetensors"), seeds: [0], budget, plan },
+    option: "yarn",
+    variant: "short_replay",
+    workDir: join(dir, "work"),
+    outPath,
+    commit: "test",
+    command: "test",
+    log: () => {},
+  });
+  assert.ok(rows.every((r) => r.option === "yarn+short_replay" && r.step === 4));
+  for (const m of ["near_bpb", "long_passkey_acc", "near_passkey_acc", "new_params"]) {
+    assert.ok(rows.some((r) => r.metric === m), `has ${m}`);
+  }
+  // Both stages ran: 3 long steps at 512, then 1 short step at 64 (8x the batch).
+  const shortCurve = await Deno.readTextFile(
+    join(dir, "work/yarn+short_replay/seed0/short/curve.csv"),
+  );
+  assert.match(shortCurve, /\n1,/);
+  const written = parseMetricsCsv(await Deno.readTextFile(outPath));
+  assert.ok(written.some((r) => r.option === "pi+copy_rows"), "other variants' rows kept");
+  assert.equal(written.filter((r) => r.option === "yarn+short_replay").length, rows.length);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadDecisionInputs: a folder without metrics.csv is a clear error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "decision-empty-" });
+  await assert.rejects(() => loadDecisionInputs({ dir }), /metrics\.csv is missing/);
+  await Deno.remove(dir, { recursive: true });
+});
