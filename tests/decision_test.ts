@@ -122,6 +122,8 @@ Deno.test("decide: T5 wins when its latency and table size pass", () => {
   // Latency (1.1 - 1.09)/0.1 = 0.1 is its least margin: the risk follows.
   assert.equal(d.risk.constraint, "latency");
   assert.match(d.risk.sentence, /1\.09x/);
+  assert.match(d.sentence, /Uncertain: the 95% CI of latency change contains its bound/);
+  assert.doesNotMatch(decide(summary(ALL_GOOD)).sentence, /Uncertain/);
 });
 
 Deno.test("decide: none passes -> the closest, naming the failing constraint", () => {

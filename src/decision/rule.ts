@@ -519,17 +519,22 @@ function recommendationSentence(
       `${tieBrokenBy} decides.`
     : "";
   const rest = best.checks.map((k) => formatCheck(k, cOf(k.constraint))).join("; ");
+  const shaky = best.checks.filter((k) => k.uncertain).map((k) => cOf(k.constraint).label);
+  const caveat = shaky.length
+    ? ` Uncertain: the 95% CI of ${shaky.join(" and ")} contains its bound, so more seeds could ` +
+      `flip that verdict.`
+    : "";
   if (best.passesAll) {
     const among = passing.length === 1
       ? `It is the only one of ${all.length} options that passes all ${n} constraints`
       : `Of the ${passing.length} options (of ${all.length}) that pass all ${n} constraints it ` +
         `has the ${rankC.kind === "min" ? "highest" : "lowest"} ${rankC.label}`;
-    return `Recommendation${at}: ${name}. ${among}: ${rest}.${tie}`;
+    return `Recommendation${at}: ${name}. ${among}: ${rest}.${tie}${caveat}`;
   }
   const fails = best.checks.filter((k) => !k.pass);
   const failText = fails.map((k) => cOf(k.constraint).label).join(" and ");
   return `No option passes all ${n} constraints${at}. The closest is ${name}, which fails ` +
-    `${failText}${fails.length < n ? " only" : ""}: ${rest}.${tie}`;
+    `${failText}${fails.length < n ? " only" : ""}: ${rest}.${tie}${caveat}`;
 }
 
 /**
