@@ -4,7 +4,8 @@
  *
  * `deno task bench attention` (full: N 1,024 .. 32,768, 4 heads, D 32 and 64, every mode) writes
  * `assets/bench/attention.csv` and `assets/bench/attention.png`. Flags for a quick run:
- * `--n 1024,2048 --d 32 --modes none --impls fused,composite --backends wasm --out /tmp/a.csv`.
+ * `--n 1024,2048 --d 32 --modes none --impls fused,composite --backends wasm --out /tmp/a.csv`;
+ * `--replot` redraws the PNG from an existing CSV.
  *
  * Each measurement runs in a fresh child process, so that peak memory (the process's peak RSS,
  * VmHWM, and the wasm heap, which only grows) belongs to that measurement alone, and so that the
@@ -212,57 +213,116 @@ function toCsv(rows: AttentionRow[]): string {
     .join("\n") + "\n";
 }
 
-/** Latency and peak-memory figure (log-log), one trace per implementation, backend, D and mode. */
+/**
+ * Parses the CSV written by this benchmark (numbers as numbers, empty numeric cells as NaN).
+ *
+ * @example
+ * ```ts
+ * const rows = readAttentionCsv(await Deno.readTextFile("assets/bench/attention.csv"));
+ * ```
+ */
+export function readAttentionCsv(text: string): AttentionRow[] {
+  const lines = text.trim().split("\n");
+  const header = lines[0].split(",") as (keyof AttentionRow)[];
+  const numeric = new Set(["n", "heads", "d", "ms", "gflops", "peakRssMiB", "wasmHeapMiB"]);
+  return lines.slice(1).map((line) => {
+    const cells = [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1]);
+    const row: Record<string, unknown> = {};
+    header.forEach((h, i) => {
+      const raw = (cells[i] ?? "").replace(/^"|"$/g, "").replaceAll('""', '"');
+      row[h] = numeric.has(h) ? (raw === "" ? NaN : Number(raw)) : raw;
+    });
+    return row as unknown as AttentionRow;
+  });
+}
+
+/**
+ * Latency (no bias, every backend and implementation) and peak memory (wasm, D = 32) against N,
+ * log-log: colour = implementation and backend, dash = head dimension.
+ *
+ * @example
+ * ```ts
+ * const fig = attentionFigure(readAttentionCsv(csvText));
+ * ```
+ */
 export function attentionFigure(rows: AttentionRow[]) {
-  const ok = rows.filter((r) => r.status === "ok");
-  const keys = [...new Set(ok.map((r) => `${r.impl}|${r.backend}|${r.d}|${r.mode}`))];
-  const traces = keys.flatMap((key) => {
-    const [impl, backend, d, mode] = key.split("|");
-    const pts = ok.filter((r) => `${r.impl}|${r.backend}|${r.d}|${r.mode}` === key)
-      .sort((a, b) => a.n - b.n);
-    const name = `${impl} ${backend} D${d} ${mode}`;
-    const dash = impl === "fused" ? "solid" : impl === "composite" ? "dash" : "dot";
-    return [
-      {
+  const ok = rows.filter((r) => r.status === "ok" && r.mode === "none");
+  const colours: Record<string, string> = {
+    "fused|wasm": "#1f77b4",
+    "composite|wasm": "#ff7f0e",
+    "composite-stock|wasm": "#d62728",
+    "fused|webgpu": "#2ca02c",
+    "composite|webgpu": "#9467bd",
+  };
+  const series = (impl: string, backend: string, d: number) =>
+    ok.filter((r) => r.impl === impl && r.backend === backend && r.d === d).sort((a, b) =>
+      a.n - b.n
+    );
+  const traces: Record<string, unknown>[] = [];
+  for (const key of Object.keys(colours)) {
+    const [impl, backend] = key.split("|");
+    for (const d of [32, 64]) {
+      const pts = series(impl, backend, d);
+      if (!pts.length) continue;
+      traces.push({
         x: pts.map((p) => p.n),
         y: pts.map((p) => p.ms / 1000),
-        name,
+        name: `${impl} (${backend}), D ${d}`,
         type: "scatter",
         mode: "lines+markers",
-        line: { dash },
-        xaxis: "x",
-        yaxis: "y",
-        legendgroup: name,
-      },
-      {
-        x: pts.map((p) => p.n),
-        y: pts.map((p) => p.peakRssMiB),
-        name,
-        type: "scatter",
-        mode: "lines+markers",
-        line: { dash },
-        xaxis: "x2",
-        yaxis: "y2",
-        legendgroup: name,
-        showlegend: false,
-      },
-    ];
-  });
+        line: { color: colours[key], dash: d === 32 ? "solid" : "dash" },
+      });
+      if (backend === "wasm" && d === 32) {
+        traces.push({
+          x: pts.map((p) => p.n),
+          y: pts.map((p) => p.wasmHeapMiB),
+          name: `${impl} (wasm), D 32: wasm heap`,
+          type: "scatter",
+          mode: "lines+markers",
+          line: { color: colours[key], dash: "dot" },
+          xaxis: "x2",
+          yaxis: "y2",
+        });
+      }
+    }
+  }
   return {
     data: traces,
     layout: {
-      title: { text: "Causal attention forward, 4 heads: fused vs tfjs composite" },
+      title: { text: "Causal attention forward, 4 heads, no bias: fused vs tfjs composite" },
       grid: { rows: 1, columns: 2, pattern: "independent" },
       xaxis: { title: { text: "sequence length N" }, type: "log" },
       yaxis: { title: { text: "seconds" }, type: "log" },
       xaxis2: { title: { text: "sequence length N" }, type: "log" },
-      yaxis2: { title: { text: "peak RSS (MiB)" }, type: "log" },
+      yaxis2: { title: { text: "peak wasm heap (MiB)" }, type: "log" },
       font: { family: "DejaVu Sans, Arial, sans-serif", size: 12 },
-      legend: { font: { size: 9 } },
+      legend: { font: { size: 10 } },
+      margin: { r: 280 },
       paper_bgcolor: "#ffffff",
       plot_bgcolor: "#ffffff",
     },
   };
+}
+
+async function writeFigure(rows: AttentionRow[], path: string): Promise<void> {
+  try {
+    const { renderPlotlyPng } = await import("../viz/png.ts");
+    const png = await renderPlotlyPng(attentionFigure(rows), { width: 1300, height: 520 });
+    await writeFileAtomic(path, png);
+    console.log(`wrote ${path}`);
+  } catch (e) {
+    console.log(`no figure (${(e as Error).message})`);
+  }
+}
+
+function describeRow(row: AttentionRow): string {
+  const head = `${row.impl.padEnd(15)} ${row.backend.padEnd(6)} D${row.d} ${row.mode.padEnd(5)} ` +
+    `N=${String(row.n).padStart(5)}  `;
+  if (row.status !== "ok") return head + `${row.status}: ${row.error}`;
+  const heap = row.backend === "wasm" ? `  wasm heap ${row.wasmHeapMiB.toFixed(0)} MiB` : "";
+  return head +
+    `${row.ms.toFixed(0).padStart(7)} ms  ${row.gflops.toFixed(2).padStart(6)} GFLOP/s  ` +
+    `peak RSS ${row.peakRssMiB.toFixed(0)} MiB${heap}`;
 }
 
 /** Entry point of `deno task bench attention`. */
@@ -282,8 +342,15 @@ export async function run(args: string[]): Promise<void> {
       "timeout-s": { type: "string", default: "900" },
       out: { type: "string", default: "assets/bench/attention.csv" },
       figure: { type: "string", default: "" },
+      replot: { type: "boolean", default: false },
     },
   });
+  if (values.replot) {
+    // Redraw the figure from an existing CSV without measuring anything.
+    const rows = readAttentionCsv(await Deno.readTextFile(values.out));
+    await writeFigure(rows, values.figure || values.out.replace(/\.csv$/, ".png"));
+    return;
+  }
   const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
   const ns = list(values.n).map(Number);
   const ds = list(values.d).map(Number);
@@ -331,34 +398,14 @@ export async function run(args: string[]): Promise<void> {
               if (row.status === "failed") failedAt.set(key, n);
             }
             rows.push(row);
-            console.log(
-              `${impl.padEnd(15)} ${backend.padEnd(6)} D${d} ${mode.padEnd(5)} N=${
-                String(n).padStart(5)
-              }  ` +
-                (row.status === "ok"
-                  ? `${row.ms.toFixed(0).padStart(7)} ms  ${
-                    row.gflops.toFixed(2).padStart(6)
-                  } GFLOP/s  ` +
-                    `peak RSS ${row.peakRssMiB.toFixed(0)} MiB  wasm heap ${
-                      row.wasmHeapMiB.toFixed(0)
-                    } MiB`
-                  : `${row.status}: ${row.error}`),
-            );
+            console.log(describeRow(row));
             await writeFileAtomic(values.out, toCsv(rows)); // partial results survive a stop
           }
         }
       }
     }
   }
-  const figurePath = values.figure || values.out.replace(/\.csv$/, ".png");
-  try {
-    const { renderPlotlyPng } = await import("../viz/png.ts");
-    const png = await renderPlotlyPng(attentionFigure(rows), { width: 1200, height: 520 });
-    await writeFileAtomic(figurePath, png);
-    console.log(`wrote ${values.out} and ${figurePath}`);
-  } catch (e) {
-    console.log(`wrote ${values.out}; no figure (${(e as Error).message})`);
-  }
+  await writeFigure(rows, values.figure || values.out.replace(/\.csv$/, ".png"));
 }
 
 if (import.meta.main && Deno.args[0] === "--child") {
