@@ -229,6 +229,9 @@ export function attentionBackwardCpu(
   return dBias;
 }
 
+/** Logits this far below their row's max get weight 0 (e^-80 is < 1e-34). */
+const UNDERFLOW_GAP = 80;
+
 /**
  * In place on the logits block [rows, kEnd] whose row 0 sits at position `first`: x * scale +
  * bias, -Infinity for future keys; records each row's max and argmax.
@@ -252,6 +255,7 @@ function scaleBiasMask(
     const base = r * kEnd;
     const revBase = tk - 1 - pos;
     let max = -Infinity;
+    let min = Infinity;
     let arg = 0;
     for (let j = 0; j < len; j++) {
       const x = sv[base + j] * scale + (rev ? rev[revBase + j] : 0);
@@ -260,6 +264,14 @@ function scaleBiasMask(
         max = x;
         arg = j;
       }
+      if (x < min) min = x;
+    }
+    if (min < max - UNDERFLOW_GAP) {
+      // exp(x - max) below ~e^-87 is a float32 denormal, and denormals make the P @ V matmul
+      // several times slower (wasm has no flush-to-zero). Such weights are < 1e-35 of the row's
+      // largest: drop them exactly. ALiBi's far keys hit this on every long row.
+      const floor = max - UNDERFLOW_GAP;
+      for (let j = 0; j < len; j++) if (sv[base + j] < floor) sv[base + j] = -Infinity;
     }
     sv.fill(-Infinity, base + len, base + kEnd); // future keys
     rowMax[r] = max;
