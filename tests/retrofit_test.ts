@@ -199,5 +199,18 @@ Deno.test("pipeline: interrupted + resumed equals uninterrupted; CSV schema, com
   );
   const t5Params = rows.find((r) => r.option === "t5" && r.metric === "new_params")!;
   assert.equal(t5Params.value, 32 * tiny.numHeads);
+  const other = Decoder.create(modelConfig("tiny"), 10);
+  await saveCheckpoint(`${dir}/other.safetensors`, other.config, other.weights());
+  other.dispose();
+  await assert.rejects(
+    () =>
+      runRetrofit({
+        ...common,
+        base: `${dir}/other.safetensors`,
+        workDir: `${dir}/a`,
+        outDir: `${dir}/a_out`,
+      }),
+    /differs from the one/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

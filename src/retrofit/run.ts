@@ -168,6 +168,7 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
   const corpus = o.corpus ?? await loadCorpus();
   const docs = corpus.heldOut;
   const base = await loadCheckpoint(o.base);
+  await checkSameBase(o.base, o.workDir);
   const preset = getPreset(o.preset);
   if (base.config.contextLength !== preset.contextLength) {
     throw new RangeError(
@@ -411,6 +412,26 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
     }`,
   );
   return { complete, rows: out, metricsPath, stepsTrained };
+}
+
+/**
+ * Pins the work folder to one base checkpoint (by SHA-256): resuming against a different base
+ * would mix two experiments, so it is refused.
+ */
+async function checkSameBase(basePath: string, workDir: string): Promise<void> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(basePath));
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  const pinPath = `${workDir}/base.sha256`;
+  const pinned = await Deno.readTextFile(pinPath).then((t) => t.trim(), () => undefined);
+  if (pinned === undefined) {
+    await Deno.mkdir(workDir, { recursive: true });
+    await writeFileAtomic(pinPath, hex + "\n");
+  } else if (pinned !== hex) {
+    throw new RangeError(
+      `base checkpoint ${basePath} (sha256 ${hex.slice(0, 12)}) differs from the one ${workDir} ` +
+        `was started with (${pinned.slice(0, 12)}); use another --work or delete ${workDir}`,
+    );
+  }
 }
 
 function newParamsRow(count: number): EvalRow {
