@@ -6,7 +6,7 @@
  *   softmax, ALiBi / T5 bias computed in the kernel, log-sum-exp saved for the backward.
  * - wasm and cpu: blockwise attention (src/kernels/attention_cpu.ts): query blocks against the
  *   keys they may see through the wasm backend's fast matmul, softmax row by row; the backward
- *   recomputes each block from the saved log-sum-exp.
+ *   recomputes each block's probabilities exactly as the forward computed them.
  *
  * Layout [B, H, T, D]; queries are the last Tq of the Tk key positions (Tq = Tk in training; a
  * shorter Tq is KV-cache decoding). Positional modes (`AttentionBias`): `none` (rotary, if any,

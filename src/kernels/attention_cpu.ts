@@ -16,7 +16,8 @@
  * @example
  * ```ts
  * import { attentionForwardCpu } from "./attention_cpu.ts";
- * // inside a registered kernel: const { out, lse } = attentionForwardCpu(mem, dims, offsets, biasByDistance);
+ * // inside a registered kernel (offsets of q, k, v, out, lse in `mem`; null: no bias):
+ * attentionForwardCpu(mem, dims, offsets, null);
  * ```
  * @module
  */
