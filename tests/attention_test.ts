@@ -1,7 +1,7 @@
 // The fused attention (WGSL flash on webgpu, blockwise on wasm and cpu) against the composite
 // reference computed on the tfjs cpu backend, and its gradients against central finite
 // differences of a float64 loop implementation. Fresh random inputs and sizes every run; sizes are
-// not multiples of the tiles (32 on webgpu) or query blocks (128 on wasm/cpu).
+// not multiples of the tiles (32 on webgpu) or query blocks (256+ on wasm/cpu).
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { type BackendName, initBackend } from "../src/backend.ts";
@@ -139,7 +139,8 @@ for (const backend of BACKENDS) {
   Deno.test(`attention on ${backend}: forward and gradients match the composite reference`, async () => {
     for (const mode of MODES) {
       const d = backend === "webgpu" ? GPU_HEAD_DIM : randInt(3, 40);
-      const t = randInt(33, 150); // crosses tile (32) and block (128) boundaries
+      // Crosses the WGSL tile (32) or the wasm/cpu query block (at least 256) boundaries.
+      const t = backend === "webgpu" ? randInt(33, 150) : randInt(257, 330);
       // Queries shorter than keys (KV-cache decoding) in one mode per run.
       const tq = mode === "alibi" ? randInt(1, t) : t;
       const c = makeCase(mode, randInt(1, 2), randInt(1, 3), tq, t, d);
@@ -298,5 +299,19 @@ Deno.test("attention leaves no tensors behind, forward or backward", async () =>
       `${backend}: backward keeps only the gradients`,
     );
     tf.dispose([...grads, q, k, v, table]);
+  }
+});
+
+Deno.test("attention with steep ALiBi slopes (weights underflow) matches the reference", async () => {
+  // Slopes of 1 and 3 put far keys hundreds of logits below the row max: the wasm/cpu path drops
+  // them exactly instead of computing float32 denormals.
+  const c = { ...makeCase("alibi", 1, 2, 300, 300, 16), slopes: new Float32Array([1, 3]) };
+  const w = lossWeights(c);
+  const want = await valuesOn("cpu", forwardAndGrads(c, w, attentionReference));
+  for (const backend of ["cpu", "wasm"] as const) {
+    const got = await valuesOn(backend, forwardAndGrads(c, w, attention));
+    ["out", "dq", "dk", "dv"].forEach((name, i) => {
+      assertClose(got[i], want[i], 2e-5, `${backend} ${name}`);
+    });
   }
 });

@@ -27,7 +27,7 @@ export const QUERY_BLOCK = 512;
 
 /**
  * Query rows per block for `queryLen` queries: about an eighth of them (a power of two in
- * [64, QUERY_BLOCK]). Bigger blocks make faster matmuls; smaller ones waste less on the masked
+ * [256, QUERY_BLOCK]). Bigger blocks make faster matmuls; smaller ones waste less on the masked
  * half of the diagonal block.
  *
  * @example
@@ -37,7 +37,7 @@ export const QUERY_BLOCK = 512;
  */
 export function queryBlockFor(queryLen: number): number {
   const target = 2 ** Math.floor(Math.log2(Math.max(1, queryLen / 8)));
-  return Math.min(QUERY_BLOCK, Math.max(64, target), queryLen);
+  return Math.min(QUERY_BLOCK, Math.max(256, target), queryLen);
 }
 
 /**
