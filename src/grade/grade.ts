@@ -1,0 +1,446 @@
+/**
+ * The autograder: `deno task grade <files or folders> [--out build/grades] [--workers 2]
+ * [--reference notebooks] [--timeout 60] [--memory 1536] [--backend wasm]`.
+ *
+ * Each submission notebook is matched to a reference notebook by its exercise ids (or its file
+ * name), graded in a sandboxed Deno process (see sandbox.ts), and reported per learner as JSON
+ * (points per check, the feedback message of each failure, reasons); the class gets a gradebook as
+ * CSV and HTML (built with polars). A bad submission is graded with a reason and never stops the
+ * batch. Learner id = the file's name stem, or the folder's name for a folder of notebooks.
+ *
+ * @example
+ * ```ts
+ * const refs = loadReferences("notebooks");
+ * const report = await gradeLearner("alice", ["submissions/alice.ipynb"], refs);
+ * ```
+ * @module
+ */
+import { basename, extname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import pl from "nodejs-polars";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { tableBundle } from "../viz/display.ts";
+import {
+  cellSource,
+  type Exercise,
+  findExercises,
+  type Notebook,
+  parseNotebookText,
+} from "./exercises.ts";
+import { buildGradingProgram, COURSE_ROOT, type PlannedExercise } from "./module.ts";
+import { runSandboxed, type SandboxOptions } from "./sandbox.ts";
+
+/** A reference notebook with exercises. */
+export interface Reference {
+  name: string;
+  notebook: Notebook;
+  exercises: Exercise[];
+}
+
+/** One graded check. */
+export interface CheckReport {
+  label: string;
+  points: number;
+  max: number;
+  passed: boolean;
+  message?: string;
+}
+
+/** One graded exercise. */
+export interface ExerciseReport {
+  id: string;
+  title: string;
+  points: number;
+  max: number;
+  checks: CheckReport[];
+  reason?: string;
+}
+
+/** One graded submission file. */
+export interface FileReport {
+  file: string;
+  notebook: string | null;
+  status: "graded" | "rejected";
+  reason?: string;
+  notes: string[];
+  exercises: ExerciseReport[];
+  seconds: number;
+}
+
+/** A learner's report (written as `<out>/<learner>.json`). */
+export interface LearnerReport {
+  learner: string;
+  points: number;
+  max: number;
+  files: FileReport[];
+}
+
+/** Options of a grading run. */
+export interface GradeOptions extends SandboxOptions {
+  /** Number of submissions graded at once (default 2). */
+  workers?: number;
+}
+
+/**
+ * Loads the reference notebooks (those with exercises) of a folder; invalid markers throw.
+ *
+ * @example
+ * ```ts
+ * const refs = loadReferences(join(COURSE_ROOT, "notebooks"));
+ * ```
+ */
+export function loadReferences(dir: string): Reference[] {
+  const refs: Reference[] = [];
+  for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!e.isFile || !e.name.endsWith(".ipynb")) continue;
+    const name = basename(e.name, ".ipynb");
+    const notebook = parseNotebookText(Deno.readTextFileSync(join(dir, e.name)), name);
+    const exercises = findExercises(notebook, name);
+    if (exercises.length) refs.push({ name, notebook, exercises });
+  }
+  return refs;
+}
+
+/** Matches a submission to a reference by the exercise ids in its cells, else by file name. */
+export function matchReference(sub: Notebook, file: string, refs: Reference[]): Reference | null {
+  const ids = new Set<string>();
+  for (const c of sub.cells) {
+    const m = /^\s*\/\/ (?:EXERCISE|TESTS) (\d+\.\d+)/.exec(cellSource(c));
+    if (m) ids.add(m[1]);
+  }
+  let best: Reference | null = null;
+  let bestCount = 0;
+  for (const r of refs) {
+    const count = r.exercises.filter((e) => ids.has(e.id)).length;
+    if (count > bestCount) best = r, bestCount = count;
+  }
+  if (best) return best;
+  const stem = basename(file, extname(file));
+  return refs.find((r) => stem.includes(r.name)) ?? null;
+}
+
+function rejected(file: string, reason: string, t0: number): FileReport {
+  return {
+    file,
+    notebook: null,
+    status: "rejected",
+    reason,
+    notes: [],
+    exercises: [],
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Turns harness results into scored exercises. */
+function score(
+  plan: PlannedExercise,
+  checks: { passed: boolean; message?: string }[] | null,
+  reason?: string,
+): ExerciseReport {
+  const each = plan.points / Math.max(1, plan.checks);
+  const round = (v: number) => Math.round(v * 1e9) / 1e9;
+  const rows: CheckReport[] = plan.labels.map((label, i) => {
+    const c = checks?.[i];
+    const passed = !!c?.passed && !reason?.startsWith("tampering");
+    return {
+      label,
+      max: each,
+      points: passed ? each : 0,
+      passed,
+      message: passed ? undefined : c?.message ?? reason ?? "not graded",
+    };
+  });
+  const points = round(rows.reduce((s, r) => s + r.points, 0));
+  rows.forEach((r) => (r.points = round(r.points), r.max = round(r.max)));
+  return { id: plan.id, title: plan.title, points, max: plan.points, checks: rows, reason };
+}
+
+/**
+ * Grades one submission file against its reference, in the sandbox. An exercise that hits the time
+ * or memory limit scores zero with that reason, and the exercises after it are rerun without it.
+ */
+export async function gradeFile(
+  file: string,
+  refs: Reference[],
+  opts: GradeOptions = {},
+): Promise<FileReport> {
+  const t0 = performance.now();
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    return rejected(file, `cannot read the file: ${(e as Error).message}`, t0);
+  }
+  let sub: Notebook;
+  try {
+    sub = parseNotebookText(text, basename(file));
+  } catch (e) {
+    return rejected(file, (e as Error).message, t0);
+  }
+  const ref = matchReference(sub, file, refs);
+  if (!ref) {
+    return rejected(
+      file,
+      `no exercise of the course found in ${basename(file)} (expected cells starting ` +
+        `'// EXERCISE nn.k' of one of: ${refs.map((r) => r.name).join(", ")})`,
+      t0,
+    );
+  }
+  const reports = new Map<string, ExerciseReport>();
+  const notes = new Set<string>();
+  let remaining = ref.exercises.map((e) => e.id);
+  while (remaining.length) {
+    const program = buildGradingProgram({
+      reference: ref.notebook,
+      referenceName: ref.name,
+      submission: sub,
+      only: remaining,
+    });
+    program.notes.forEach((n) => notes.add(n));
+    const run = await runSandboxed(program, opts);
+    const tampered = new Map<string, string>();
+    for (const t of run.tampering) tampered.set(t.id, t.what);
+    const seen = new Set<string>();
+    for (const r of run.results) {
+      const plan = program.plan.find((p) => p.id === r.id);
+      if (!plan) continue;
+      if (seen.has(r.id)) tampered.set(r.id, `results for ${r.id} reported twice`);
+      seen.add(r.id);
+      if (r.tampering?.length) tampered.set(r.id, r.tampering.join("; "));
+      const assertTamper = [r.reason, ...r.checks.map((c) => c.message)].find((m) =>
+        m && /read.only property|not extensible|Cannot (assign|add|redefine|delete)/i.test(m) &&
+        /assert|equal|ok|deepEqual|strict/.test(m)
+      );
+      if (assertTamper) tampered.set(r.id, `tried to modify node:assert (${assertTamper})`);
+      reports.set(r.id, score(plan, r.checks, r.reason));
+    }
+    for (const [id, what] of tampered) {
+      const plan = program.plan.find((p) => p.id === id);
+      if (plan) reports.set(id, score(plan, null, `tampering: ${what}`));
+    }
+    const missing = remaining.filter((id) => !reports.has(id));
+    if (!missing.length) break;
+    const first = program.plan.find((p) => p.id === missing[0])!;
+    const limitReason = run.killed === "time"
+      ? `time limit exceeded (${
+        ((opts.timeoutMs ?? 60_000) / 1000).toFixed(0)
+      } s) while grading ${first.id}`
+      : run.killed === "memory"
+      ? `memory limit exceeded (${opts.memoryMb ?? 1536} MiB) while grading ${first.id}`
+      : `the grading process stopped (exit code ${run.code}) while grading ${first.id}: ${
+        lastError(run.stderrTail)
+      }`;
+    reports.set(first.id, score(first, null, limitReason));
+    // rerun the rest when the run was stopped by a limit or got partway; a crash before any
+    // result would repeat for every exercise
+    if (run.killed || run.results.length > 0) remaining = missing.slice(1);
+    else {
+      for (const id of missing.slice(1)) {
+        reports.set(id, score(program.plan.find((p) => p.id === id)!, null, limitReason));
+      }
+      break;
+    }
+  }
+  return {
+    file,
+    notebook: ref.name,
+    status: "graded",
+    notes: [...notes],
+    exercises: ref.exercises.map((e) => reports.get(e.id)!),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+function lastError(stderr: string): string {
+  const lines = stderr.trim().split("\n").filter((l) => l.trim());
+  const err = lines.find((l) => /error|Error|denied|Requires/.test(l));
+  return (err ?? lines.at(-1) ?? "no output").trim().slice(0, 500);
+}
+
+/** Grades all files of one learner. */
+export async function gradeLearner(
+  learner: string,
+  files: string[],
+  refs: Reference[],
+  opts: GradeOptions = {},
+): Promise<LearnerReport> {
+  const reports: FileReport[] = [];
+  for (const f of files) reports.push(await gradeFile(f, refs, opts));
+  const ex = reports.flatMap((r) => r.exercises);
+  return {
+    learner,
+    points: ex.reduce((s, e) => s + e.points, 0),
+    max: ex.reduce((s, e) => s + e.max, 0),
+    files: reports,
+  };
+}
+
+/**
+ * Expands command-line paths into learners: a file is a learner (its name stem); a folder's files
+ * are learners, and each subfolder is one learner with all the files inside it.
+ */
+export function collectLearners(paths: string[]): Map<string, string[]> {
+  const learners = new Map<string, string[]>();
+  const add = (id: string, file: string) => learners.set(id, [...(learners.get(id) ?? []), file]);
+  for (const p of paths) {
+    const info = Deno.statSync(p);
+    if (info.isFile) add(basename(p, extname(p)), resolve(p));
+    else {
+      for (const e of [...Deno.readDirSync(p)].sort((a, b) => a.name.localeCompare(b.name))) {
+        const full = resolve(join(p, e.name));
+        if (e.isFile) add(basename(e.name, extname(e.name)), full);
+        else if (e.isDirectory) {
+          for (const f of [...Deno.readDirSync(full)].filter((x) => x.isFile)) {
+            add(e.name, join(full, f.name));
+          }
+        }
+      }
+    }
+  }
+  return learners;
+}
+
+/** Runs `fn` over items with at most `workers` at once, keeping order in the result. */
+export async function pool<T, R>(
+  items: T[],
+  workers: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
+  return out;
+}
+
+/**
+ * Writes `<out>/<learner>.json` per learner and the class gradebook `gradebook.csv` +
+ * `gradebook.html` (one row per learner, one column per exercise, total and max).
+ */
+export async function writeGradebook(reports: LearnerReport[], out: string): Promise<string[]> {
+  await Deno.mkdir(out, { recursive: true });
+  const written: string[] = [];
+  for (const r of reports) {
+    const path = join(out, `${r.learner.replace(/[^\w.-]/g, "_")}.json`);
+    await writeFileAtomic(path, JSON.stringify(r, null, 2) + "\n");
+    written.push(path);
+  }
+  const ids = [
+    ...new Set(reports.flatMap((r) => r.files.flatMap((f) => f.exercises.map((e) => e.id)))),
+  ]
+    .sort();
+  const round = (v: number) => Math.round(v * 100) / 100;
+  const rows = reports.map((r) => {
+    const row: Record<string, string | number | null> = { learner: r.learner };
+    for (const id of ids) {
+      const e = r.files.flatMap((f) => f.exercises).find((x) => x.id === id);
+      row[id] = e ? round(e.points) : null;
+    }
+    row.points = round(r.points);
+    row.max = round(r.max);
+    const reasons = r.files.flatMap((f) => [
+      ...(f.reason ? [`${basename(f.file)}: ${f.reason}`] : []),
+      ...f.exercises.filter((e) => e.reason).map((e) => `${e.id}: ${e.reason}`),
+    ]);
+    row.notes = reasons.join(" | ").replace(/\s+/g, " ").slice(0, 300);
+    return row;
+  });
+  const schema = ["learner", ...ids, "points", "max", "notes"];
+  const df = pl.DataFrame(
+    Object.fromEntries(schema.map((c) => [c, rows.map((r) => r[c] ?? null)])),
+  ).sort("learner");
+  const csvPath = join(out, "gradebook.csv");
+  await writeFileAtomic(csvPath, df.writeCSV().toString());
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>Gradebook</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:3px 10px;border-bottom:1px solid #ddd}</style>
+</head><body><h1>Gradebook</h1>${tableBundle(df)["text/html"]}</body></html>\n`;
+  const htmlPath = join(out, "gradebook.html");
+  await writeFileAtomic(htmlPath, html);
+  written.push(csvPath, htmlPath);
+  return written;
+}
+
+/** Grades learners in a pool and writes the reports; returns them. */
+export async function gradeAll(
+  learners: Map<string, string[]>,
+  refs: Reference[],
+  opts: GradeOptions & { out: string; log?: (line: string) => void },
+): Promise<LearnerReport[]> {
+  const entries = [...learners.entries()];
+  const reports = await pool(entries, opts.workers ?? 2, async ([learner, files]) => {
+    let report: LearnerReport;
+    try {
+      report = await gradeLearner(learner, files, refs, opts);
+    } catch (e) {
+      // the grader itself failed on this learner: record it and keep going
+      report = {
+        learner,
+        points: 0,
+        max: 0,
+        files: files.map((f) => rejected(f, `grader error: ${(e as Error).message}`, 0)),
+      };
+    }
+    opts.log?.(
+      `${learner.padEnd(24)} ${report.points.toFixed(2).padStart(6)} / ${
+        report.max.toFixed(0).padEnd(3)
+      } ${report.files.map((f) => f.reason ?? "").filter(Boolean).join("; ")}`,
+    );
+    return report;
+  });
+  await writeGradebook(reports, opts.out);
+  return reports;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      out: { type: "string", default: join(COURSE_ROOT, "build/grades") },
+      workers: { type: "string", default: "2" },
+      reference: { type: "string", default: join(COURSE_ROOT, "notebooks") },
+      timeout: { type: "string", default: "60" },
+      memory: { type: "string", default: "1536" },
+      backend: { type: "string", default: "wasm" },
+    },
+  });
+  if (!positionals.length) {
+    console.error("usage: deno task grade <submission files or folders> [--out build/grades]");
+    return 2;
+  }
+  const workers = Number(values.workers);
+  if (!(Number.isInteger(workers) && workers >= 1)) {
+    throw new RangeError(`--workers must be an integer >= 1; got ${values.workers}`);
+  }
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0)) throw new RangeError(`--timeout must be > 0 seconds; got ${values.timeout}`);
+  const memory = Number(values.memory);
+  if (!(memory >= 128)) throw new RangeError(`--memory must be >= 128 MiB; got ${values.memory}`);
+  if (values.backend !== "wasm" && values.backend !== "cpu") {
+    throw new RangeError(`--backend must be wasm or cpu; got ${values.backend}`);
+  }
+  const refs = loadReferences(values.reference);
+  const learners = collectLearners(positionals);
+  console.log(`grading ${learners.size} learner(s) with ${workers} worker(s) ...`);
+  const t0 = performance.now();
+  const reports = await gradeAll(learners, refs, {
+    out: values.out,
+    workers,
+    timeoutMs: timeout * 1000,
+    memoryMb: memory,
+    backend: values.backend,
+    log: (l) => console.log(l),
+  });
+  console.log(
+    `graded ${reports.length} learner(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+      `reports and gradebook.csv/html in ${values.out}`,
+  );
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
