@@ -151,6 +151,7 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
         `  for (let i = 0; i < 4; i++) await check(i, () => {});\n});\n` +
         `console.log('@@GRADE 00 {"id":"90.1","checks":[{"index":0,"passed":true}]}');`,
     ),
+    builtin_tamper: withSolution("90.1", "  Object.is = () => true;\n  return -1;"),
     edited_tests: tamperedTests,
     syntax_error: withSolution("90.1", "  return a + ;"),
     empty: "",
@@ -210,6 +211,8 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     assert.match(exercise(fake, "90.2").reason!, /tampering: exercise 90\.2 started twice/);
     assert.equal(exercise(fake, "90.2").points, 0, "results the learner reported are ignored");
     assert.equal(exercise(fake, "90.1").points, 2, "the fake @@GRADE line has no nonce");
+    assert.match(exercise(r("builtin_tamper"), "90.1").reason!, /modified built-ins: Object\.is/);
+    assert.equal(exercise(r("builtin_tamper"), "90.1").points, 0);
     assert.equal(exercise(r("edited_tests"), "90.1").points, 0);
     assert.match(r("edited_tests").files[0].notes.join("\n"), /tests of 90\.1 were edited/);
   });

@@ -39,6 +39,7 @@ const encoder = new TextEncoder();
 const encode = encoder.encode.bind(encoder);
 const writeSync = Deno.stdout.writeSync.bind(Deno.stdout);
 const stringify = JSON.stringify;
+const same = Object.is;
 
 async function readPlan(): Promise<{ nonce: string; exercises: { id: string; checks: number }[] }> {
   const buf = new Uint8Array(1 << 16);
@@ -51,13 +52,12 @@ async function readPlan(): Promise<{ nonce: string; exercises: { id: string; che
   return JSON.parse(text.split("\n")[0]);
 }
 
-const plan = await readPlan();
-const planned = new Map(plan.exercises.map((e) => [e.id, e.checks]));
-const started = new Set<string>();
+// started now, awaited after the freezing below, which must happen before any other module runs
+const planPromise = readPlan();
 let finished = false;
 
 function emit(kind: string, payload: unknown) {
-  writeSync(encode(`\n@@${kind} ${plan.nonce} ${stringify(payload)}\n`));
+  writeSync(encode("\n@@" + kind + " " + plan.nonce + " " + stringify(payload) + "\n"));
 }
 
 function freezeDeep(obj: Record<string, unknown>) {
@@ -69,6 +69,50 @@ function freezeDeep(obj: Record<string, unknown>) {
 }
 freezeDeep(assert as unknown as Record<string, unknown>);
 freezeDeep(strictNs.default as unknown as Record<string, unknown>);
+
+// Built-ins whose methods the assertions and this harness rely on: learner code that replaces one
+// (say Object.is, or Array.prototype.map) could make wrong answers pass, so a change is tampering.
+const INTRINSICS: [string, object][] = [
+  ["Object", Object],
+  ["Object.prototype", Object.prototype],
+  ["Array", Array],
+  ["Array.prototype", Array.prototype],
+  ["Function.prototype", Function.prototype],
+  ["Promise", Promise],
+  ["Promise.prototype", Promise.prototype],
+  ["JSON", JSON],
+  ["Math", Math],
+  ["Number", Number],
+  ["Number.prototype", Number.prototype],
+  ["String.prototype", String.prototype],
+  ["Reflect", Reflect],
+  ["Map.prototype", Map.prototype],
+  ["Set.prototype", Set.prototype],
+  ["Error.prototype", Error.prototype],
+];
+type Snapshot = [string, object, Map<string | symbol, unknown>][];
+const takeSnapshot = (): Snapshot =>
+  INTRINSICS.map(([name, obj]) => [
+    name,
+    obj,
+    new Map(Reflect.ownKeys(obj).map((k) => [k, Reflect.getOwnPropertyDescriptor(obj, k)?.value])),
+  ]);
+// taken when the first exercise starts: after the course modules loaded, before learner code runs
+let snapshot: Snapshot | undefined;
+/** Names of built-ins changed since the first exercise started. */
+function changedIntrinsics(): string[] {
+  const changed: string[] = [];
+  for (const [name, obj, values] of snapshot ?? []) {
+    const keys = Reflect.ownKeys(obj);
+    if (keys.length !== values.size) changed.push(`${name} (properties added or removed)`);
+    for (const [k, v] of values) {
+      if (!same(Reflect.getOwnPropertyDescriptor(obj, k)?.value, v)) {
+        changed.push(`${name}.${String(k)}`);
+      }
+    }
+  }
+  return changed;
+}
 
 const denied = (what: string) => () => {
   throw new Error(`${what} is not allowed while grading`);
@@ -86,6 +130,10 @@ for (
     Object.defineProperty(obj, key, { value: denied(what), writable: false, configurable: false });
   } catch { /* not present on this runtime */ }
 }
+
+const plan = await planPromise;
+const planned = new Map(plan.exercises.map((e) => [e.id, e.checks]));
+const started = new Set<string>();
 
 function messageOf(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`.slice(0, 2000);
@@ -115,7 +163,8 @@ export const grade = Object.freeze({
       return;
     }
     started.add(id);
-    const results: (CheckResult | undefined)[] = new Array(total).fill(undefined);
+    snapshot ??= takeSnapshot();
+    const results: (CheckResult | undefined)[] = [];
     const check: Check = async (index, fn) => {
       if (!Number.isInteger(index) || index < 0 || index >= total || results[index]) {
         tampering.push(`check ${index} of ${id} reported twice or out of range`);
@@ -134,9 +183,17 @@ export const grade = Object.freeze({
     } catch (e) {
       reason = messageOf(e);
     }
-    const checks = results.map((r, index) =>
-      r ?? { index, passed: false, message: reason ?? "check did not run" }
-    );
+    const changed = changedIntrinsics();
+    if (changed.length) tampering.push(`modified built-ins: ${changed.join(", ").slice(0, 300)}`);
+    // plain loops: no prototype method the learner might have replaced
+    const checks: CheckResult[] = [];
+    for (let index = 0; index < total; index++) {
+      checks[index] = results[index] ?? {
+        index,
+        passed: false,
+        message: reason ?? "check did not run",
+      };
+    }
     emit("GRADE", { id, checks, reason, tampering } satisfies ExerciseResult);
   },
   /** Marks the end of grading; any later exercise or check is reported as tampering. */
