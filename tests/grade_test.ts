@@ -129,6 +129,14 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     reference: fixture.notebook,
     learner,
     partial: withSolution("90.1", "  return Math.abs(a) + b;"),
+    read_grader: withCellCode(
+      "90.1",
+      'Deno.readTextFileSync(new URL("./grade.ts", import.meta.url));',
+    ),
+    read_notebooks: withSolution(
+      "90.1",
+      `  return Deno.readTextFileSync(${JSON.stringify(join(ROOT, "notebooks"))}).length;`,
+    ),
     read_passwd: withSolution("90.1", '  return Deno.readTextFileSync("/etc/passwd").length;'),
     fetch: withCellCode("90.1", 'await fetch("http://example.com");'),
     write_outside: withSolution(
@@ -175,19 +183,26 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     const ex = exercise(r("partial"), "90.1");
     assert.ok(Math.abs(ex.points - 4 / 3) < 1e-9, String(ex.points));
     assert.deepEqual(ex.checks.map((c) => c.passed), [true, false, true]);
+    assert.deepEqual(ex.checks.map((c) => c.hidden), [false, false, true]);
+    assert.equal(ex.checks[2].label, "hidden test", "hidden tests are not shown");
     assert.match(ex.checks[1].message!, /opposites cancel/);
     full90_2("partial");
   });
-  await t.step("reading /etc/passwd, fetch, writing outside, env, subprocess: denied", async () => {
-    assert.match(messages(r("read_passwd"), "90.1"), /NotCapable|PermissionDenied/);
-    assert.match(messages(r("read_passwd"), "90.1"), /read access to "\/etc\/passwd"/);
-    assert.match(messages(r("fetch"), "90.1"), /net access/);
-    assert.match(messages(r("write_outside"), "90.1"), /write access/);
-    await assert.rejects(() => Deno.stat(outside), Deno.errors.NotFound);
-    assert.match(messages(r("env"), "90.1"), /env access to "HOME"/);
-    assert.match(messages(r("subprocess"), "90.1"), /run access/);
-    for (const n of ["read_passwd", "fetch", "write_outside", "env", "subprocess"]) full90_2(n);
-  });
+  await t.step(
+    "reading /etc/passwd, the grader, the notebooks, fetch, writing outside, env, subprocess: denied",
+    async () => {
+      assert.match(messages(r("read_passwd"), "90.1"), /NotCapable|PermissionDenied/);
+      assert.match(messages(r("read_passwd"), "90.1"), /read access to "\/etc\/passwd"/);
+      assert.match(messages(r("read_grader"), "90.1"), /NotCapable: Requires read access/);
+      assert.match(messages(r("read_notebooks"), "90.1"), /NotCapable: Requires read access/);
+      assert.match(messages(r("fetch"), "90.1"), /net access/);
+      assert.match(messages(r("write_outside"), "90.1"), /write access/);
+      await assert.rejects(() => Deno.stat(outside), Deno.errors.NotFound);
+      assert.match(messages(r("env"), "90.1"), /env access to "HOME"/);
+      assert.match(messages(r("subprocess"), "90.1"), /run access/);
+      for (const n of ["read_passwd", "fetch", "write_outside", "env", "subprocess"]) full90_2(n);
+    },
+  );
   await t.step("an infinite loop hits the time limit; the other exercise is still graded", () => {
     assert.match(
       exercise(r("loop"), "90.1").reason!,

@@ -40,6 +40,7 @@ export interface Reference {
 /** One graded check. */
 export interface CheckReport {
   label: string;
+  hidden: boolean;
   points: number;
   max: number;
   passed: boolean;
@@ -144,6 +145,7 @@ function score(
     const passed = !!c?.passed && !reason?.startsWith("tampering");
     return {
       label,
+      hidden: plan.hidden[i],
       max: each,
       points: passed ? each : 0,
       passed,

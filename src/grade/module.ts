@@ -45,8 +45,10 @@ export interface PlannedExercise {
   title: string;
   points: number;
   checks: number;
-  /** A short label per check (the first line of its statement), for feedback. */
+  /** A short label per check (its statement, or "hidden test" for a hidden one), for feedback. */
   labels: string[];
+  /** Whether each check is a hidden test. */
+  hidden: boolean[];
 }
 
 /** The files of a grading program and what the grader needs to read its output. */
@@ -123,6 +125,10 @@ export function testStatements(src: string): string[] {
 /** The number of checks the tests of an exercise define. */
 export function countChecks(tests: string): number {
   return testStatements(tests).filter(isCheck).length;
+}
+
+function label(stmt: string): string {
+  return stripComments(stmt).trim().replace(/\s+/g, " ").slice(0, 120);
 }
 
 function normalise(src: string): string {
@@ -239,12 +245,16 @@ export function buildGradingProgram(opts: {
     const names = splitStatements(ex.source).flatMap((s) => declaredNames(s, { valuesOnly: true }));
     const stmts = testStatements(ex.tests);
     const checks = stmts.filter(isCheck);
+    // a check is hidden unless the same statement is among the visible tests
+    const visible = new Set(testStatements(visibleTests(ex.tests)).filter(isCheck).map(normalise));
+    const hidden = checks.map((s) => !visible.has(normalise(s)));
     plan.push({
       id: ex.id,
       title: ex.title,
       points: ex.points,
       checks: checks.length,
-      labels: checks.map((s) => stripComments(s).trim().replace(/\s+/g, " ").slice(0, 120)),
+      labels: checks.map((s, i) => hidden[i] ? "hidden test" : label(s)),
+      hidden,
     });
     let k = 0;
     const lines = stmts.map((s) =>

@@ -89,9 +89,12 @@ export async function runSandboxed(
   for (const [name, src] of Object.entries(program.files)) {
     await Deno.writeTextFile(join(tmp, name), src);
   }
+  // The course code and data only: not notebooks/ (reference solutions), tests/, build/ (other
+  // learners' reports), nor the program's own folder (hidden tests): Deno loads the learner
+  // modules by import, which needs no read permission.
   const readable = ["src", "node_modules", "deno.json", "deno.lock", "datasets", "assets"]
     .map((p) => join(COURSE_ROOT, p))
-    .concat([tmp]);
+    .concat([work]);
   const args = [
     "run",
     "--no-prompt",
