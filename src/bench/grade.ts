@@ -1,10 +1,10 @@
 /**
- * `deno task bench grade [--submissions 100] [--workers 1,2] [--seed 7]`: time to grade a class of
- * submissions with the sandboxed autograder. Each submission is the learner version of one of
- * notebooks 01-04 (round robin; the grading fixture if none has exercises) with a random half of
- * its exercises filled with the reference solution, so the expected score is known and checked.
- * Writes `assets/bench/grade.csv` (one row per worker count). Goal: 100 submissions in under 5
- * minutes on 2 cores.
+ * `deno task bench grade [--submissions 100] [--workers 1,2] [--per-learner 1,4] [--seed 7]`: time
+ * to grade a class of submissions with the sandboxed autograder. A submission is the learner
+ * version of one of notebooks 01-04 (round robin; the grading fixture if none has exercises), or
+ * with `--per-learner 4` a learner's folder with all four, with a random half of the exercises
+ * filled with the reference solution, so the expected score is known and checked. Writes
+ * `assets/bench/grade.csv` (one row per case). Goal: 100 submissions in under 5 minutes on 2 cores.
  * @module
  */
 import { join } from "node:path";
@@ -54,6 +54,7 @@ export async function run(args: string[]): Promise<void> {
       submissions: { type: "string", default: "100" },
       workers: { type: "string", default: "1,2" },
       seed: { type: "string", default: "7" },
+      "per-learner": { type: "string", default: "1,4" },
       out: { type: "string", default: join(COURSE_ROOT, "assets/bench/grade.csv") },
     },
   });
@@ -71,56 +72,73 @@ export async function run(args: string[]): Promise<void> {
   if (!refs.length) {
     references = refs = loadReferences(join(COURSE_ROOT, "tests/fixtures/grade/reference"));
   }
+  const perLearner = values["per-learner"].split(",").map(Number);
+  if (perLearner.some((n) => !(n === 1 || n === refs.length))) {
+    throw new RangeError(`--per-learner must be 1 or ${refs.length}; got ${values["per-learner"]}`);
+  }
   const rng = new Rng(Number(values.seed));
   const dir = await Deno.makeTempDir({ prefix: "bench-grade-" });
-  const learners = new Map<string, string[]>();
-  const expected = new Map<string, number>();
-  for (let i = 0; i < count; i++) {
-    const ref = refs[i % refs.length];
-    const solved = new Set(ref.exercises.filter(() => rng.next() < 0.5).map((e) => e.id));
-    const id = `learner_${String(i).padStart(3, "0")}`;
-    const file = join(dir, `${id}.ipynb`);
-    await Deno.writeTextFile(file, JSON.stringify(mixedSubmission(ref, solved)));
-    learners.set(id, [file]);
-    expected.set(
-      id,
-      ref.exercises.filter((e) => solved.has(e.id)).reduce((s, e) => s + e.points, 0),
-    );
-  }
   const notebooks = refs.map((r) => r.name).join(" ");
-  console.log(`bench grade: ${count} submissions over ${notebooks}`);
   const rows: string[] = [
-    "submissions,workers,seconds,seconds_per_submission,exercises_graded,scores_as_expected,notebooks,cpus,commit",
+    "submissions,notebooks_per_submission,workers,seconds,seconds_per_submission,exercises_graded," +
+    "scores_as_expected,notebooks,cpus,load_avg_1min,commit",
   ];
-  for (const workers of workerCounts) {
-    const t0 = performance.now();
-    const reports = await gradeAll(learners, references, {
-      out: join(dir, `out_${workers}`),
-      workers,
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    const wrong = reports.filter((r) => Math.abs(r.points - expected.get(r.learner)!) > 1e-6);
-    const exercises = reports.reduce((s, r) => s + r.files[0].exercises.length, 0);
-    console.log(
-      `workers ${workers}: ${seconds.toFixed(1)} s (${
-        (seconds / count).toFixed(2)
-      } s/submission), ` +
-        `${exercises} exercises, ${count - wrong.length}/${count} scores as expected` +
-        (wrong.length ? ` (first wrong: ${wrong[0].learner} ${wrong[0].points})` : ""),
-    );
-    rows.push(
-      [
-        count,
+  for (const per of perLearner) {
+    const learners = new Map<string, string[]>();
+    const expected = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const id = `learner_${String(i).padStart(3, "0")}`;
+      const folder = join(dir, `per${per}`, id);
+      await Deno.mkdir(folder, { recursive: true });
+      const chosen = per === 1 ? [refs[i % refs.length]] : refs;
+      let points = 0;
+      const files: string[] = [];
+      for (const ref of chosen) {
+        const solved = new Set(ref.exercises.filter(() => rng.next() < 0.5).map((e) => e.id));
+        const file = join(folder, `${ref.name}.ipynb`);
+        await Deno.writeTextFile(file, JSON.stringify(mixedSubmission(ref, solved)));
+        files.push(file);
+        points += ref.exercises.filter((e) => solved.has(e.id)).reduce((s, e) => s + e.points, 0);
+      }
+      learners.set(id, files);
+      expected.set(id, points);
+    }
+    console.log(`bench grade: ${count} submissions of ${per} notebook(s) from ${notebooks}`);
+    for (const workers of workerCounts) {
+      const t0 = performance.now();
+      const reports = await gradeAll(learners, references, {
+        out: join(dir, `out_${per}_${workers}`),
         workers,
-        seconds.toFixed(2),
-        (seconds / count).toFixed(3),
-        exercises,
-        wrong.length === 0,
-        `"${notebooks}"`,
-        navigator.hardwareConcurrency,
-        gitCommit(),
-      ].join(","),
-    );
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const wrong = reports.filter((r) => Math.abs(r.points - expected.get(r.learner)!) > 1e-6);
+      const exercises = reports.reduce(
+        (s, r) => s + r.files.reduce((t, f) => t + f.exercises.length, 0),
+        0,
+      );
+      console.log(
+        `  workers ${workers}: ${seconds.toFixed(1)} s (${
+          (seconds / count).toFixed(2)
+        } s/submission), ` +
+          `${exercises} exercises, ${count - wrong.length}/${count} scores as expected` +
+          (wrong.length ? ` (first wrong: ${wrong[0].learner} ${wrong[0].points})` : ""),
+      );
+      rows.push(
+        [
+          count,
+          per,
+          workers,
+          seconds.toFixed(2),
+          (seconds / count).toFixed(3),
+          exercises,
+          wrong.length === 0,
+          `"${notebooks}"`,
+          navigator.hardwareConcurrency,
+          Deno.loadavg()[0].toFixed(2),
+          gitCommit(),
+        ].join(","),
+      );
+    }
   }
   await writeFileAtomic(values.out, rows.join("\n") + "\n");
   console.log(`wrote ${values.out}`);
