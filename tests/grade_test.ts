@@ -161,6 +161,10 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     ),
     builtin_tamper: withSolution("90.1", "  Object.is = () => true;\n  return -1;"),
     edited_tests: tamperedTests,
+    flood: withSolution(
+      "90.2",
+      '  console.log("@@GRADE fake\\n".repeat(1e5));\n  return values.reduce((s, v) => s + v * v, 0);',
+    ),
     syntax_error: withSolution("90.1", "  return a + ;"),
     empty: "",
     malformed: '{"nbformat": 4, "cells": [',
@@ -230,6 +234,9 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     assert.equal(exercise(r("builtin_tamper"), "90.1").points, 0);
     assert.equal(exercise(r("edited_tests"), "90.1").points, 0);
     assert.match(r("edited_tests").files[0].notes.join("\n"), /tests of 90\.1 were edited/);
+  });
+  await t.step("megabytes of learner output neither hide nor push out results", () => {
+    assert.equal(r("flood").points, 5);
   });
   await t.step("a syntax error fails its exercise only", () => {
     assert.match(messages(r("syntax_error"), "90.1"), /SyntaxError|Expression expected/);

@@ -74,6 +74,22 @@ async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Prom
 }
 
 /**
+ * The stdout lines matching `prefix`, read as a stream: learner output of any size is dropped line
+ * by line (an over-long partial line is cut), so it can neither hide nor push out the results.
+ */
+async function harnessLines(stream: ReadableStream<Uint8Array>, prefix: RegExp): Promise<string[]> {
+  const lines: string[] = [];
+  let partial = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (partial + text).split("\n");
+    partial = parts.pop()!.slice(-(1 << 20));
+    for (const line of parts) if (prefix.test(line)) lines.push(line);
+  }
+  if (prefix.test(partial)) lines.push(partial);
+  return lines;
+}
+
+/**
  * Writes the program to a fresh temp folder and runs it sandboxed. The nonce goes through stdin, so
  * learner code cannot know it; only lines carrying it are trusted.
  */
@@ -143,8 +159,9 @@ export async function runSandboxed(
   const poll = setInterval(() => {
     if (rssMb(child.pid) > memoryMb) kill("memory");
   }, 50);
+  const prefix = new RegExp(`^@@(GRADE|TAMPER|DONE) ${nonce} (.*)$`);
   const [stdout, stderr, status] = await Promise.all([
-    readCapped(child.stdout, 1 << 20),
+    harnessLines(child.stdout, prefix),
     readCapped(child.stderr, 1 << 16),
     child.status,
   ]);
@@ -155,8 +172,7 @@ export async function runSandboxed(
   const results: ExerciseResult[] = [];
   const tampering: { id: string; what: string }[] = [];
   let done = false;
-  const prefix = new RegExp(`^@@(GRADE|TAMPER|DONE) ${nonce} (.*)$`);
-  for (const line of stdout.split("\n")) {
+  for (const line of stdout) {
     const m = prefix.exec(line);
     if (!m) continue;
     try {
