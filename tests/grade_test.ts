@@ -21,6 +21,7 @@ import {
   type LearnerReport,
   loadReferences,
   type Reference,
+  selfCheck,
 } from "../src/grade/grade.ts";
 import { writeStudentVersions } from "../src/grade/student.ts";
 
@@ -303,4 +304,8 @@ Deno.test("grader: a submission that matches no notebook is rejected with the re
   assert.equal(rep.status, "rejected");
   assert.match(rep.reason!, /no exercise of the course found/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("grader self-check: the fixture's reference solutions score full marks", async () => {
+  assert.deepEqual(await selfCheck(refs, LIMITS), []);
 });

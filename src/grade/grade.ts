@@ -259,6 +259,33 @@ function lastError(stderr: string): string {
   return (err ?? lines.at(-1) ?? "no output").trim().slice(0, 500);
 }
 
+/**
+ * Grades each reference notebook as if it were a submission: its solutions must score full marks in
+ * the sandbox, or its exercises cannot be graded (e.g. the reference code its tests need wants a
+ * permission the sandbox denies). Returns one line per reference that falls short.
+ *
+ * @example
+ * ```ts
+ * for (const p of await selfCheck(refs)) console.warn(p);
+ * ```
+ */
+export async function selfCheck(refs: Reference[], opts: GradeOptions = {}): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "grade-self-check-" });
+  const problems = await pool(refs, opts.workers ?? 2, async (ref) => {
+    const file = join(dir, `${ref.name}.ipynb`);
+    await Deno.writeTextFile(file, JSON.stringify(ref.notebook));
+    const rep = await gradeFile(file, [ref], opts);
+    const failed = rep.exercises.filter((e) => e.points < e.max);
+    return failed.map((e) =>
+      `${ref.name} ${e.id}: the reference solution scores ${e.points}/${e.max} in the sandbox (${
+        e.reason ?? e.checks.find((c) => !c.passed)?.message
+      })`
+    );
+  });
+  await Deno.remove(dir, { recursive: true });
+  return problems.flat();
+}
+
 /** Grades all files of one learner. */
 export async function gradeLearner(
   learner: string,
@@ -428,14 +455,14 @@ async function main(): Promise<number> {
   }
   const refs = loadReferences(values.reference);
   const learners = collectLearners(positionals);
+  const backend = values.backend as "wasm" | "cpu";
+  const limits = { workers, timeoutMs: timeout * 1000, memoryMb: memory, backend };
+  for (const problem of await selfCheck(refs, limits)) console.warn(`warning: ${problem}`);
   console.log(`grading ${learners.size} learner(s) with ${workers} worker(s) ...`);
   const t0 = performance.now();
   const reports = await gradeAll(learners, refs, {
+    ...limits,
     out: values.out,
-    workers,
-    timeoutMs: timeout * 1000,
-    memoryMb: memory,
-    backend: values.backend,
     log: (l) => console.log(l),
   });
   console.log(
