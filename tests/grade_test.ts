@@ -148,6 +148,10 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     subprocess: withSolution("90.1", '  new Deno.Command("id").outputSync();\n  return a + b;'),
     loop: withSolution("90.1", "  while (true) { /* forever */ }"),
     huge: withSolution("90.1", "  return new Float64Array(4e8).fill(1).length;"),
+    huge_heap: withSolution(
+      "90.1",
+      "  const keep: number[][] = [];\n  while (true) keep.push(new Array(1e6).fill(1.5));",
+    ),
     exit: withSolution("90.1", "  Deno.exit(0);\n  return a + b;"),
     assert_tamper: withSolution(
       "90.1",
@@ -219,6 +223,8 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
   await t.step("a huge allocation hits the memory limit", () => {
     assert.match(exercise(r("huge"), "90.1").reason!, /memory limit exceeded \(768 MiB\)/);
     full90_2("huge");
+    assert.match(exercise(r("huge_heap"), "90.1").reason!, /memory limit exceeded \(768 MiB/);
+    full90_2("huge_heap");
   });
   await t.step("Deno.exit is refused", () => {
     assert.match(messages(r("exit"), "90.1"), /Deno\.exit is not allowed while grading/);

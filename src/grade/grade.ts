@@ -223,19 +223,22 @@ export async function gradeFile(
     const missing = remaining.filter((id) => !reports.has(id));
     if (!missing.length) break;
     const first = program.plan.find((p) => p.id === missing[0])!;
+    const heapOom = /out of memory|heap limit|Allocation failed/i.test(run.stderrTail);
     const limitReason = run.killed === "time"
       ? `time limit exceeded (${
         ((opts.timeoutMs ?? 60_000) / 1000).toFixed(0)
       } s) while grading ${first.id}`
-      : run.killed === "memory"
-      ? `memory limit exceeded (${opts.memoryMb ?? 1536} MiB) while grading ${first.id}`
+      : run.killed === "memory" || heapOom
+      ? `memory limit exceeded (${opts.memoryMb ?? 1536} MiB${
+        heapOom ? ", JavaScript heap" : ""
+      }) while grading ${first.id}`
       : `the grading process stopped (exit code ${run.code}) while grading ${first.id}: ${
         lastError(run.stderrTail)
       }`;
     reports.set(first.id, score(first, null, limitReason));
     // rerun the rest when the run was stopped by a limit or got partway; a crash before any
     // result would repeat for every exercise
-    if (run.killed || run.results.length > 0) remaining = missing.slice(1);
+    if (run.killed || heapOom || run.results.length > 0) remaining = missing.slice(1);
     else {
       for (const id of missing.slice(1)) {
         reports.set(id, score(program.plan.find((p) => p.id === id)!, null, limitReason));
