@@ -8,6 +8,7 @@ import { type BackendName, initBackend } from "../src/backend.ts";
 import { attention, type AttentionBias, attentionReference } from "../src/kernels/attention.ts";
 import { alibiSlopes } from "../src/positions/alibi.ts";
 import { relativePositionBucket } from "../src/positions/t5.ts";
+import { relativeError } from "./relative_error.ts";
 
 type Mode = AttentionBias["kind"];
 const MODES: Mode[] = ["none", "alibi", "t5"];
@@ -24,19 +25,6 @@ function randomArray(size: number, scale = 1): Float32Array {
   const a = new Float32Array(size);
   for (let i = 0; i < size; i++) a[i] = (Math.random() * 2 - 1) * scale;
   return a;
-}
-
-/** max |a - b| / max |b|; any non-finite value (NaN included) counts as an infinite error. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let num = 0;
-  let den = 1e-30;
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) return Infinity;
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, label: string) {

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend.ts";
 import { stockWasmKernels } from "../src/kernels/wasm_fixes.ts";
+import { relativeError as relError } from "./relative_error.ts";
 
 function randomArray(size: number): Float32Array {
   const a = new Float32Array(size);
@@ -13,19 +14,6 @@ function randomArray(size: number): Float32Array {
 
 function randInt(lo: number, hi: number): number {
   return lo + Math.floor(Math.random() * (hi - lo + 1));
-}
-
-/** Max |a-b| / (|b|max + tiny); NaN anywhere counts as infinite error. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "length mismatch");
-  let num = 0;
-  let den = 1e-30;
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) return Infinity;
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 async function onBackend<T>(name: "cpu" | "wasm", f: () => T): Promise<T> {
