@@ -132,3 +132,30 @@ Deno.test("mixture copy rows: a span repeats later, its copyable bytes weighted"
     /copyFraction/,
   );
 });
+
+Deno.test("mixture one-string copy rows: digits, distance within copyMaxDistance", () => {
+  const seqLen = 128, maxD = 40;
+  const o = { batch: 40, seqLen, seed: 9, taskFraction: 0, copyFraction: 1, answerWeight: 10 };
+  const m = mixtureBatch(corpus.train, { ...o, copyMaxDistance: maxD, copyDigits: true }, 1);
+  const isDigit = (b: number) => b >= 48 && b <= 57;
+  for (let r = 0; r < o.batch; r++) {
+    const row = m.tokens.subarray(r * (seqLen + 1), (r + 1) * (seqLen + 1));
+    const w = m.weights.subarray(r * seqLen, (r + 1) * seqLen);
+    const weighted = [...w.keys()].filter((i) => w[i] === 10);
+    // Targets i predict byte i + 1: the second copy is bytes first..last+1, 5-8 digits long.
+    const first = weighted[0], last = weighted.at(-1)! + 1;
+    const span = last - first + 1;
+    assert.ok(span >= 5 && span <= 8, `row ${r}: span ${span}`);
+    assert.equal(weighted.length, span - 1, `row ${r}: contiguous weights`);
+    const copy = row.subarray(first, last + 1);
+    assert.ok(copy.every(isDigit), `row ${r}: a digit string`);
+    const dist = [...Array(maxD + 1).keys()].slice(span).find((d) =>
+      row.subarray(first - d, last + 1 - d).every((v, k) => v === copy[k])
+    );
+    assert.ok(dist !== undefined, `row ${r}: no copy within ${maxD} bytes`);
+  }
+  assert.throws(
+    () => mixtureBatch(corpus.train, { ...o, copyMaxDistance: 10 }, 0),
+    /copyMaxDistance must be an integer >= 17/,
+  );
+});

@@ -16,6 +16,7 @@ import { exampleSequence, makeMultiKey, makePasskey } from "../data/passkey.ts";
 import { deriveSeed, Rng } from "../data/rng.ts";
 
 const COPY_ALPHABET = new TextEncoder().encode("abcdefghijklmnopqrstuvwxyz0123456789");
+const DIGITS = new TextEncoder().encode("0123456789");
 
 /** Mixture parameters. */
 export interface MixtureOptions {
@@ -34,6 +35,19 @@ export interface MixtureOptions {
    * repeats can only be predicted by looking back. Dense copying practice is what makes induction-style retrieval heads form quickly.
    */
   copyFraction?: number;
+  /**
+   * When set, each copy row instead holds ONE random string of 6-17 bytes written twice, the
+   * second copy 1 string-length to `copyMaxDistance` bytes after the first (uniform). A short
+   * maximum is the first step of the retrieval curriculum: copying at short range forms the
+   * induction-style heads within a few hundred steps, after which longer ranges follow quickly.
+   */
+  copyMaxDistance?: number;
+  /**
+   * One-string copy rows use digits only, 5-8 of them (default false: letters and digits, 6-17).
+   * Filler is digit-free, so a digit string is a passkey without its template: the same
+   * look-back, practised densely.
+   */
+  copyDigits?: boolean;
 }
 
 /** One batch: tokens [batch, seqLen + 1] and target weights [batch, seqLen], row-major. */
@@ -64,11 +78,33 @@ export function mixtureBatch(
       `copyFraction must be in [0, 1 - taskFraction]; got ${copyFraction}`,
     );
   }
+  if (
+    o.copyMaxDistance !== undefined &&
+    !(Number.isInteger(o.copyMaxDistance) && o.copyMaxDistance >= 17)
+  ) {
+    throw new RangeError(`copyMaxDistance must be an integer >= 17; got ${o.copyMaxDistance}`);
+  }
   let taskRows = 0;
   for (let b = 0; b < batch; b++) {
     let row: Uint8Array;
     // One draw picks the row kind: [0, copy) copy, [copy, copy + task) task, the rest text.
     const u = rng.next();
+    if (u < copyFraction && o.copyMaxDistance !== undefined) {
+      row = sampleWindow(docs, seqLen + 1, rng);
+      const alphabet = o.copyDigits ? DIGITS : COPY_ALPHABET;
+      const span = o.copyDigits ? 5 + rng.int(4) : 6 + rng.int(12);
+      const maxDist = Math.min(o.copyMaxDistance, seqLen + 1 - span);
+      const dist = span + rng.int(Math.max(1, maxDist - span + 1));
+      const from = rng.int(seqLen + 1 - span - dist + 1);
+      for (let i = 0; i < span; i++) {
+        row[from + i] = row[from + dist + i] = alphabet[rng.int(alphabet.length)];
+      }
+      for (let i = from + dist; i < from + dist + span - 1; i++) {
+        weights[b * seqLen + i] = answerWeight;
+      }
+      tokens.set(row, b * (seqLen + 1));
+      continue;
+    }
     if (u < copyFraction) {
       // Three random strings (letters and digits, 8-23 bytes) each written into the text twice:
       // after its first byte a second copy is predictable only by looking back at the first.

@@ -27,6 +27,10 @@ export async function main(argv: string[]): Promise<void> {
       seed: { type: "string", default: "0" },
       "task-fraction": { type: "string", default: "0.5" },
       "copy-fraction": { type: "string", default: "0" },
+      "copy-max-distance": { type: "string" },
+      "copy-digits": { type: "boolean", default: false },
+      "answer-weight": { type: "string", default: "4" },
+      "seq-len": { type: "string" },
       warmup: { type: "string" },
       "init-from": { type: "string" },
       "stop-after": { type: "string" },
@@ -44,6 +48,8 @@ export async function main(argv: string[]): Promise<void> {
     if (!Number.isFinite(x)) throw new RangeError(`--${name} must be a number; got "${v}"`);
     return x;
   };
+  const opt = (name: "copy-max-distance" | "seq-len") =>
+    values[name] === undefined ? undefined : num(name, values[name]!);
   const choice = await initBackend(
     values.backend ? { backend: values.backend as "wasm" | "cpu" | "webgpu" } : {},
   );
@@ -57,6 +63,10 @@ export async function main(argv: string[]): Promise<void> {
     seed: num("seed", values.seed!),
     taskFraction: num("task-fraction", values["task-fraction"]!),
     copyFraction: num("copy-fraction", values["copy-fraction"]!),
+    copyMaxDistance: opt("copy-max-distance"),
+    copyDigits: values["copy-digits"],
+    answerWeight: num("answer-weight", values["answer-weight"]!),
+    seqLen: opt("seq-len"),
     warmupSteps: values.warmup === undefined ? undefined : num("warmup", values.warmup),
     initFrom: values["init-from"],
     stopAfter: values["stop-after"] === undefined

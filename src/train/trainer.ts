@@ -38,6 +38,10 @@ export interface TrainOptions {
   taskFraction?: number;
   /** Fraction of copy-task rows (see mixture.ts; default 0). */
   copyFraction?: number;
+  /** One-string copy rows at distances up to this (see mixture.ts; default: the legacy rows). */
+  copyMaxDistance?: number;
+  /** Digit-only one-string copy rows (see mixture.ts). */
+  copyDigits?: boolean;
   answerWeight?: number;
   outDir: string;
   checkpointEvery?: number;
@@ -105,6 +109,9 @@ function runSignature(
     seed: o.seed ?? 0,
     taskFraction: o.taskFraction ?? 0.5,
     copyFraction: o.copyFraction ?? 0,
+    // Only present when used, so the signatures of earlier runs (and their resumes) are unchanged.
+    ...(o.copyMaxDistance === undefined ? {} : { copyMaxDistance: o.copyMaxDistance }),
+    ...(o.copyDigits ? { copyDigits: true } : {}),
     answerWeight: o.answerWeight ?? 4,
     initFrom: o.initFrom ?? null,
   };
@@ -208,6 +215,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       seed: sig.seed as number,
       taskFraction: sig.taskFraction as number,
       copyFraction: sig.copyFraction as number,
+      copyMaxDistance: sig.copyMaxDistance as number | undefined,
+      copyDigits: sig.copyDigits === true,
       answerWeight: sig.answerWeight as number,
     }, step);
     const lr = learningRate(step, schedule);
