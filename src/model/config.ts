@@ -19,17 +19,20 @@ export type PositionalConfig =
   | { type: "alibi" }
   | { type: "t5"; numBuckets: number; maxDistance: number };
 
+/** The architecture fields a config takes from its preset (declared once, in presets.ts). */
+export const ARCHITECTURE_FIELDS = [
+  "vocabSize",
+  "dModel",
+  "numLayers",
+  "numHeads",
+  "headDim",
+  "mlpHidden",
+  "ropeBase",
+  "contextLength",
+] as const satisfies readonly (keyof Preset)[];
+
 /** Everything needed to build the decoder (stored in every checkpoint). */
-export interface ModelConfig {
-  vocabSize: number;
-  dModel: number;
-  numLayers: number;
-  numHeads: number;
-  headDim: number;
-  mlpHidden: number;
-  ropeBase: number;
-  /** L0: the pretraining context. */
-  contextLength: number;
+export interface ModelConfig extends Pick<Preset, typeof ARCHITECTURE_FIELDS[number]> {
   positional: PositionalConfig;
   tiedEmbedding: boolean;
   normEps: number;
@@ -45,15 +48,12 @@ export function modelConfig(
   overrides: Partial<Omit<ModelConfig, "positional">> = {},
 ): ModelConfig {
   const p = typeof preset === "string" ? getPreset(preset) : preset;
+  const arch = Object.fromEntries(ARCHITECTURE_FIELDS.map((k) => [k, p[k]])) as Pick<
+    Preset,
+    typeof ARCHITECTURE_FIELDS[number]
+  >;
   const cfg: ModelConfig = {
-    vocabSize: p.vocabSize,
-    dModel: p.dModel,
-    numLayers: p.numLayers,
-    numHeads: p.numHeads,
-    headDim: p.headDim,
-    mlpHidden: p.mlpHidden,
-    ropeBase: p.ropeBase,
-    contextLength: p.contextLength,
+    ...arch,
     positional,
     tiedEmbedding: true,
     normEps: 1e-5,
