@@ -21,6 +21,7 @@
  * ```
  * @module
  */
+import { shapeBytes, wasmCall, type WasmFn } from "./wasm_calls.ts";
 
 /** Most query rows per block (scratch is QUERY_BLOCK x Tk floats per buffer). */
 export const QUERY_BLOCK = 512;
@@ -364,15 +365,6 @@ export interface WasmBackendInternals {
   dataIdNextNumber: number;
 }
 
-function shapeBytes(x: number[]): Uint8Array {
-  return new Uint8Array(new Int32Array(x).buffer);
-}
-
-type WasmFn = (...args: unknown[]) => void;
-let wasmBatchMatMul: WasmFn | null = null;
-let wasmSoftmax: WasmFn | null = null;
-let wasmTranspose: WasmFn | null = null;
-
 /**
  * A {@link BlockMemory} on the wasm heap: tensors are used in place (float offset =
  * memoryOffset / 4), scratch comes from the wasm allocator, and matmul is tfjs-wasm's XNNPACK
@@ -386,28 +378,13 @@ let wasmTranspose: WasmFn | null = null;
  */
 export class WasmHeapMemory implements BlockMemory {
   private readonly scratch: number[] = [];
+  readonly #matMul: WasmFn;
+  readonly #softmax: WasmFn;
+  readonly #transpose: WasmFn;
   constructor(private readonly backend: WasmBackendInternals) {
-    wasmBatchMatMul ??= backend.wasm.cwrap("BatchMatMul", null, [
-      "number",
-      "array",
-      "number",
-      "number",
-      "array",
-      "number",
-      "number",
-      "number",
-      "number",
-    ]);
-    wasmSoftmax ??= backend.wasm.cwrap("Softmax", null, ["number", "number", "number", "number"]);
-    wasmTranspose ??= backend.wasm.cwrap("Transpose", null, [
-      "number",
-      "array",
-      "number",
-      "number",
-      "number",
-      "array",
-      "number",
-    ]);
+    this.#matMul = wasmCall(backend, "BatchMatMul");
+    this.#softmax = wasmCall(backend, "Softmax");
+    this.#transpose = wasmCall(backend, "Transpose");
   }
   /** Float offset of a wasm tensor's data. */
   offsetOf(info: { dataId: object }): number {
@@ -439,7 +416,7 @@ export class WasmHeapMemory implements BlockMemory {
   }
   softmaxRows(at: number, rows: number, cols: number): void {
     // XNNPACK's softmax reads each input before writing the same output element: in place is safe.
-    this.withViews([[at, rows * cols]], ([x]) => wasmSoftmax!(x, x, cols, rows));
+    this.withViews([[at, rows * cols]], ([x]) => this.#softmax(x, x, cols, rows));
   }
   transpose(src: number, rows: number, cols: number, dst: number): void {
     if (rows === 1 || cols === 1) {
@@ -447,7 +424,7 @@ export class WasmHeapMemory implements BlockMemory {
       return;
     }
     this.withViews([[src, rows * cols], [dst, rows * cols]], ([x, y]) => {
-      wasmTranspose!(x, shapeBytes([rows, cols]), 2, 0, /* float32 */ y, shapeBytes([1, 0]), 2);
+      this.#transpose(x, shapeBytes([rows, cols]), 2, 0, /* float32 */ y, shapeBytes([1, 0]), 2);
     });
   }
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void {
@@ -461,7 +438,7 @@ export class WasmHeapMemory implements BlockMemory {
     const shape = shapeBytes;
     try {
       // Fresh ids each call: XNNPACK caches packed weights by the right operand's id.
-      wasmBatchMatMul!(
+      this.#matMul(
         view(a, m * k),
         shape([1, m, k]),
         3,

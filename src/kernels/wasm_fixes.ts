@@ -24,6 +24,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { shapeBytes, wasmCall } from "./wasm_calls.ts";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` these kernels touch. */
 interface WasmBackendLike {
@@ -53,13 +54,8 @@ const REPLACED = ["BatchMatMul", "Slice", "SplitV", "Unpack"] as const;
 const stockConfigs = new Map<string, tf.KernelConfig>();
 type FixedGlobal = { [FIXED]?: boolean };
 
-let wasmBatchMatMul: ((...args: unknown[]) => void) | null = null;
 let stockBatchMatMul: tf.KernelFunc | null = null;
 let stockSlice: tf.KernelFunc | null = null;
-
-function shapeBytes(shape: number[]): Uint8Array {
-  return new Uint8Array(new Int32Array(shape).buffer);
-}
 
 /** Registers `size` floats at byte `offset` as a wasm-side tensor id (no copy, no JS entry). */
 function registerView(backend: WasmBackendLike, offset: number, size: number): number {
@@ -127,17 +123,7 @@ function batchMatMul(args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }>): 
   const aPlain = transposeA ? transposeLast2(backend, a) : a;
   const bPlain = transposeB ? transposeLast2(backend, b) : b;
   const out = backend.makeOutput(outShape, "float32");
-  wasmBatchMatMul ??= backend.wasm.cwrap("BatchMatMul", null, [
-    "number",
-    "array",
-    "number",
-    "number",
-    "array",
-    "number",
-    "number",
-    "number",
-    "number",
-  ]);
+  const wasmBatchMatMul = wasmCall(backend, "BatchMatMul");
   const aOffset = backend.dataIdMap.get(aPlain.dataId).memoryOffset;
   const bOffset = backend.dataIdMap.get(bPlain.dataId).memoryOffset;
   const outOffset = backend.dataIdMap.get(out.dataId).memoryOffset;
@@ -147,7 +133,7 @@ function batchMatMul(args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }>): 
     const bId = registerView(backend, bAt, k * n);
     const outId = registerView(backend, outAt, rows * n);
     views.push(aId, bId, outId);
-    wasmBatchMatMul!(aId, shapeBytes([1, rows, k]), 3, bId, shapeBytes([1, k, n]), 3, 0, 0, outId);
+    wasmBatchMatMul(aId, shapeBytes([1, rows, k]), 3, bId, shapeBytes([1, k, n]), 3, 0, 0, outId);
   };
   try {
     if (batchB === 1 && batchA === batch) {

@@ -73,17 +73,8 @@ function positiveInt(name: string, v: unknown): void {
 export function validateConfig(cfg: unknown): ModelConfig {
   if (typeof cfg !== "object" || cfg === null) throw new TypeError("config must be an object");
   const c = cfg as ModelConfig;
-  for (
-    const k of [
-      "vocabSize",
-      "dModel",
-      "numLayers",
-      "numHeads",
-      "headDim",
-      "mlpHidden",
-      "contextLength",
-    ] as const
-  ) positiveInt(k, c[k]);
+  // ropeBase is a real number > 1, checked below; the other sizes are positive integers.
+  for (const k of ARCHITECTURE_FIELDS) if (k !== "ropeBase") positiveInt(k, c[k]);
   if (c.headDim % 2 !== 0) throw new RangeError(`headDim must be even; got ${c.headDim}`);
   if (!(c.ropeBase > 1)) throw new RangeError(`ropeBase must be > 1; got ${c.ropeBase}`);
   if (typeof c.tiedEmbedding !== "boolean") {
