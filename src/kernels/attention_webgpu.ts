@@ -130,11 +130,13 @@ function tiledProgram(
   };
 }
 
-function forwardProgram(dims: Dims, mode: AttentionKernelAttrs["mode"]): GpuProgram {
-  const d = dims.headDim;
-  const TILE = tileFor(d);
-  const code = `
-const D : i32 = ${d};
+/**
+ * WGSL shared by the two kernels that stream key tiles past a block of WG queries (forward and
+ * dQ): the constants, the K/V tiles in workgroup memory and the start of main (this thread's query
+ * row r at position pos) ...
+ */
+function queryBlockStart(d: number, TILE: number): string {
+  return `const D : i32 = ${d};
 const WG : i32 = ${WG};
 const TK : i32 = ${TILE};
 var<workgroup> kTile : array<f32, ${TILE * d}>;
@@ -149,20 +151,14 @@ fn main() {
   let r = row0 + lid;
   let valid = r < uniforms.queryLen;
   let pos = r + uniforms.offset;
-  var q : array<f32, ${d}>;
-  var acc : array<f32, ${d}>;
-  if (valid) {
-    let qb = (bh * uniforms.queryLen + r) * D;
-    for (var c = 0; c < D; c++) {
-      q[c] = Q[qb + c] * uniforms.scale;
-      acc[c] = 0.0;
-    }
-  }
-  var slope = 0.0;
-  ${slopeSnippet(mode)}
-  var m = -3.0e38;
-  var l = 0.0;
-  if (lid == 0) {
+`;
+}
+
+/**
+ * ... and the head of their loop over key tiles: each workgroup stops at the last key its last
+ * query may see (causal), and loads tile t0 of K and V (zero past the end) before a barrier.
+ */
+const KEY_TILE_LOOP = `  if (lid == 0) {
     keyEnd = min(row0 + WG, uniforms.queryLen) + uniforms.offset;
   }
   let kEnd = workgroupUniformLoad(&keyEnd);
@@ -180,7 +176,26 @@ fn main() {
       vTile[e] = vv;
     }
     workgroupBarrier();
-    if (valid) {
+`;
+
+function forwardProgram(dims: Dims, mode: AttentionKernelAttrs["mode"]): GpuProgram {
+  const d = dims.headDim;
+  const TILE = tileFor(d);
+  const code = `
+${queryBlockStart(d, TILE)}  var q : array<f32, ${d}>;
+  var acc : array<f32, ${d}>;
+  if (valid) {
+    let qb = (bh * uniforms.queryLen + r) * D;
+    for (var c = 0; c < D; c++) {
+      q[c] = Q[qb + c] * uniforms.scale;
+      acc[c] = 0.0;
+    }
+  }
+  var slope = 0.0;
+  ${slopeSnippet(mode)}
+  var m = -3.0e38;
+  var l = 0.0;
+${KEY_TILE_LOOP}    if (valid) {
       let jEnd = min(TK, pos + 1 - t0);
       for (var jj = 0; jj < jEnd; jj++) {
         var s = 0.0;
@@ -229,22 +244,7 @@ function dqProgram(dims: Dims, mode: AttentionKernelAttrs["mode"]): GpuProgram {
   const d = dims.headDim;
   const TILE = tileFor(d);
   const code = `
-const D : i32 = ${d};
-const WG : i32 = ${WG};
-const TK : i32 = ${TILE};
-var<workgroup> kTile : array<f32, ${TILE * d}>;
-var<workgroup> vTile : array<f32, ${TILE * d}>;
-var<workgroup> keyEnd : i32;
-
-fn main() {
-  let bh = i32(workgroupId.y);
-  let h = bh % uniforms.heads;
-  let lid = i32(localId.x);
-  let row0 = i32(workgroupId.x) * WG;
-  let r = row0 + lid;
-  let valid = r < uniforms.queryLen;
-  let pos = r + uniforms.offset;
-  var q : array<f32, ${d}>;
+${queryBlockStart(d, TILE)}  var q : array<f32, ${d}>;
   var g : array<f32, ${d}>;
   var dq : array<f32, ${d}>;
   var lse = 0.0;
@@ -261,25 +261,7 @@ fn main() {
   }
   var slope = 0.0;
   ${slopeSnippet(mode)}
-  if (lid == 0) {
-    keyEnd = min(row0 + WG, uniforms.queryLen) + uniforms.offset;
-  }
-  let kEnd = workgroupUniformLoad(&keyEnd);
-  let kb = bh * uniforms.keyLen * D;
-  for (var t0 = 0; t0 < kEnd; t0 += TK) {
-    for (var e = lid; e < TK * D; e += WG) {
-      let j = t0 + e / D;
-      var kv = 0.0;
-      var vv = 0.0;
-      if (j < uniforms.keyLen) {
-        kv = K[kb + t0 * D + e];
-        vv = V[kb + t0 * D + e];
-      }
-      kTile[e] = kv;
-      vTile[e] = vv;
-    }
-    workgroupBarrier();
-    if (valid) {
+${KEY_TILE_LOOP}    if (valid) {
       let jEnd = min(TK, pos + 1 - t0);
       for (var jj = 0; jj < jEnd; jj++) {
         var s = 0.0;
