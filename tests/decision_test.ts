@@ -24,6 +24,8 @@ const ROOT = resolve(new URL("..", import.meta.url).pathname);
 /** One option's pooled results (accuracy in [0, 1], near bpb absolute, latency ratio). */
 interface Spec {
   near: number;
+  /** Near-range passkey accuracy (default 1: passes with the widest margin). */
+  nearPk?: number;
   long: number;
   params: number;
   latency: number;
@@ -43,6 +45,7 @@ function summary(specs: Record<string, Spec>, baseNear = 2.0) {
     const add = (metric: string, mean: number) =>
       rows.push({ option, metric, mean, ci_low: mean - 0.01, ci_high: mean + 0.01, seeds: 3 });
     add("near_bpb", s.near);
+    add("near_passkey_acc", s.nearPk ?? 1);
     add("long_passkey_acc", s.long);
     add("new_params", s.params);
     add("latency_ratio", s.latency);
@@ -70,6 +73,7 @@ function metricRows(specs: Record<string, Spec>, baseNear = 2.0): MetricRow[] {
       const r = (metric: MetricRow["metric"], setting: string, value: number, n: number) =>
         out.push({ option, seed, step: 60, metric, setting, value, n, ...c });
       r("near_bpb", "ctx=16", s.near, 512);
+      r("near_passkey_acc", "offset=16", s.nearPk ?? 1, 24);
       r("long_passkey_acc", "ctx=256;depth=0.5", s.long, 40);
       r("long_passkey_acc", "ctx=512;depth=0.5", s.long, 40);
       r("new_params", "", s.params, 1);
@@ -136,7 +140,7 @@ Deno.test("decide: none passes -> the closest, naming the failing constraint", (
   assert.equal(d.passesAll, false);
   assert.equal(d.recommended, "ntk");
   assert.deepEqual(d.ranking, ["ntk", "pi", "t5"]);
-  assert.match(d.sentence, /^No option passes all 4 constraints \(course preset\)/);
+  assert.match(d.sentence, /^No option passes all 5 constraints \(course preset\)/);
   assert.match(d.sentence, /fails long-range retrieval only/);
   assert.match(d.sentence, /0\.30/);
   assert.equal(d.risk.constraint, "long_retrieval");
@@ -167,7 +171,7 @@ Deno.test("decide: ties on retrieval are broken by near-range regression, then r
 });
 
 Deno.test("decide: values exactly at a threshold pass; just beyond fails", () => {
-  const at = { yarn: { near: 2.04, long: 0.5, params: 4096, latency: 1.1 } };
+  const at = { yarn: { near: 2.04, nearPk: 0.9, long: 0.5, params: 4096, latency: 1.1 } };
   const d = decide(summary(at));
   assert.equal(d.passesAll, true, JSON.stringify(d.verdicts[0].checks));
   for (const k of d.verdicts[0].checks) assert.ok(k.margin >= 0 && k.margin < 1e-6, k.constraint);
@@ -176,8 +180,9 @@ Deno.test("decide: values exactly at a threshold pass; just beyond fails", () =>
     { near: 2.0, long: 0.4999, params: 0, latency: 1 },
     { near: 2.0, long: 0.5, params: 4097, latency: 1 },
     { near: 2.0, long: 0.5, params: 0, latency: 1.1001 },
+    { near: 2.0, nearPk: 0.8999, long: 0.5, params: 0, latency: 1 },
   ];
-  const ids = ["near_regression", "long_retrieval", "new_params", "latency"];
+  const ids = ["near_regression", "long_retrieval", "new_params", "latency", "near_retrieval"];
   beyond.forEach((s, i) => {
     const v = decide(summary({ yarn: s })).verdicts[0];
     assert.deepEqual(v.failing, [ids[i]]);
@@ -205,7 +210,7 @@ Deno.test("decide: a raw metrics DataFrame and its summarize() give the same ans
   assert.equal(b.recommended, "alibi");
   assert.equal(a.sentence.split(" (95% CI")[0], b.sentence.split(" (95% CI")[0]);
   const table = decisionTable(a);
-  assert.equal(table.length, 6 * 4);
+  assert.equal(table.length, 6 * DECISION_RULE.constraints.length);
   assert.equal(table[0].option, "alibi");
 });
 
