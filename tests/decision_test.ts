@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { type MetricRow, metricsFrame, summarize, writeMetrics } from "../src/eval/results.ts";
+import { type MetricRow, writeMetrics } from "../src/eval/results.ts";
+import { metricsFrame, summarize } from "../src/eval/results_frame.ts";
 import {
   decide,
   DECISION_RULE,

@@ -12,8 +12,7 @@
  * ```
  * @module
  */
-import type pl from "nodejs-polars";
-import { loadMetrics, resultsDir } from "../eval/results.ts";
+import { type MetricRow, readMetrics, resultsDir } from "../eval/results.ts";
 
 /** What {@link loadDecisionInputs} returns. */
 export interface DecisionInputs {
@@ -21,8 +20,9 @@ export interface DecisionInputs {
   dir: string;
   /** Why this folder: `COURSE_RESULTS_DIR`, or the preset chosen as best available. */
   source: string;
-  metrics: pl.DataFrame;
-  mitigation: pl.DataFrame | null;
+  /** metrics.csv as plain rows (summarizeRows / decide take them; no native add-on needed). */
+  metrics: MetricRow[];
+  mitigation: MetricRow[] | null;
   run: Record<string, unknown> | null;
   commits: string[];
   commands: string[];
@@ -57,11 +57,11 @@ export async function loadDecisionInputs(
     ? JSON.parse(await Deno.readTextFile(`${dir}/run.json`)) as Record<string, unknown>
     : null;
   const preset = String(run?.preset ?? dir.replace(/\/$/, "").split("/").pop());
-  const metrics = await loadMetrics(preset, { path: `${dir}/metrics.csv` });
+  const metrics = await readMetrics(`${dir}/metrics.csv`);
   const mitigation = await exists(`${dir}/mitigation.csv`)
-    ? await loadMetrics(preset, { path: `${dir}/mitigation.csv` })
+    ? await readMetrics(`${dir}/mitigation.csv`)
     : null;
-  const uniq = (col: string) => [...new Set(metrics.getColumn(col).toArray() as string[])];
+  const uniq = (col: "commit" | "command") => [...new Set(metrics.map((r) => r[col]))];
   return {
     preset,
     dir,

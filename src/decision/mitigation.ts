@@ -26,10 +26,11 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { evaluateModel, type EvaluationPlan } from "../eval/long_context.ts";
 import {
   formatMetricsCsv,
-  loadMetrics,
   type MetricRow,
   parseMetricsCsv,
+  readMetrics,
   resultsDir,
+  summarizeRows,
 } from "../eval/results.ts";
 import { convert, RETROFIT_IDS, type RetrofitId } from "../retrofit/registry.ts";
 import { type FinetuneBudget, gitCommit } from "../retrofit/run.ts";
@@ -207,7 +208,7 @@ export async function main(argv: string[]): Promise<void> {
   let option = values.option as RetrofitId | undefined;
   let variant = values.variant as MitigationVariantId | undefined;
   if (!option || !variant) {
-    const d = decide(await loadMetrics(preset, { path: `${dir}/metrics.csv` }), { preset });
+    const d = decide(summarizeRows(await readMetrics(`${dir}/metrics.csv`)), { preset });
     console.log(d.sentence);
     console.log(d.risk.sentence);
     option ??= d.recommended as RetrofitId;

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { loadMetrics } from "../eval/results.ts";
+ * import { loadMetrics } from "../eval/results_frame.ts";
  * import { decide } from "./rule.ts";
  * const d = decide(await loadMetrics("tiny"), { preset: "tiny" });
  * d.recommended; // e.g. "yarn"
@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import pl from "nodejs-polars";
+import type pl from "nodejs-polars";
 import { summarizeRows, type SummaryRow } from "../eval/results.ts";
 import { RETROFITS } from "../retrofit/registry.ts";
 

@@ -42,13 +42,14 @@
  *
  * @example
  * ```ts
- * import { loadMetrics, summarize } from "./results.ts";
- * const df = await loadMetrics("tiny");
- * const table = summarize(df); // one row per option x metric
+ * import { readMetrics, summarizeRows } from "./results.ts";
+ * const rows = await readMetrics("assets/results/tiny/metrics.csv");
+ * const table = summarizeRows(rows); // one row per option x metric
+ * // The same as polars DataFrames: loadMetrics / summarize in ./results_frame.ts.
  * ```
  * @module
  */
-import pl from "nodejs-polars";
+import type pl from "nodejs-polars";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { Rng } from "../data/rng.ts";
 
@@ -180,28 +181,9 @@ export function parseMetricsCsv(text: string): MetricRow[] {
   });
 }
 
-/** Rows as a polars DataFrame with the metrics.csv columns (value Float64 with nulls). */
-export function metricsFrame(rows: readonly MetricRow[]): pl.DataFrame {
-  return pl.DataFrame({
-    option: pl.Series("option", rows.map((r) => r.option), pl.Utf8),
-    seed: pl.Series("seed", rows.map((r) => r.seed), pl.Int64),
-    step: pl.Series("step", rows.map((r) => r.step), pl.Int64),
-    metric: pl.Series("metric", rows.map((r) => r.metric), pl.Utf8),
-    setting: pl.Series("setting", rows.map((r) => r.setting), pl.Utf8),
-    value: pl.Series("value", rows.map((r) => r.value), pl.Float64),
-    n: pl.Series("n", rows.map((r) => r.n), pl.Int64),
-    commit: pl.Series("commit", rows.map((r) => r.commit), pl.Utf8),
-    command: pl.Series("command", rows.map((r) => r.command), pl.Utf8),
-  });
-}
-
-/** Reads `assets/results/<preset>/metrics.csv` (or `opts.path`) as a polars DataFrame. */
-export async function loadMetrics(
-  preset: string,
-  opts: { path?: string } = {},
-): Promise<pl.DataFrame> {
-  const path = opts.path ?? `${resultsDir(preset)}/metrics.csv`;
-  return metricsFrame(parseMetricsCsv(await Deno.readTextFile(path)));
+/** Reads a metrics.csv (or mitigation.csv) as plain rows; no native add-on involved. */
+export async function readMetrics(path: string): Promise<MetricRow[]> {
+  return parseMetricsCsv(await Deno.readTextFile(path));
 }
 
 /** Writes rows as metrics.csv atomically. */
@@ -262,10 +244,12 @@ function quantile(sorted: number[], q: number): number {
 
 /** Summary rows (plain objects) behind {@link summarize}. */
 export function summarizeRows(
-  df: pl.DataFrame,
+  table: pl.DataFrame | readonly MetricRow[],
   opts: SummarizeOptions = {},
 ): SummaryRow[] {
-  const rows = df.toRecords() as unknown as MetricRow[];
+  const rows = Array.isArray(table)
+    ? table as readonly MetricRow[]
+    : (table as pl.DataFrame).toRecords() as unknown as MetricRow[];
   const resamples = opts.resamples ?? 2000;
   const rng = new Rng(opts.seed ?? 0);
   // Final step per (option, metric).
@@ -336,25 +320,4 @@ export function summarizeRows(
     a.setting.localeCompare(b.setting, undefined, { numeric: true })
   );
   return out;
-}
-
-/**
- * Per option and metric at the final step: mean over seeds and a bootstrap 95% CI over seeds and
- * samples (see the module note). Columns: option, metric, setting, step, mean, ci_low, ci_high,
- * seeds, missing, n.
- */
-export function summarize(df: pl.DataFrame, opts: SummarizeOptions = {}): pl.DataFrame {
-  const rows = summarizeRows(df, opts);
-  return pl.DataFrame({
-    option: pl.Series("option", rows.map((r) => r.option), pl.Utf8),
-    metric: pl.Series("metric", rows.map((r) => r.metric), pl.Utf8),
-    setting: pl.Series("setting", rows.map((r) => r.setting), pl.Utf8),
-    step: pl.Series("step", rows.map((r) => r.step), pl.Int64),
-    mean: pl.Series("mean", rows.map((r) => r.mean), pl.Float64),
-    ci_low: pl.Series("ci_low", rows.map((r) => r.ci_low), pl.Float64),
-    ci_high: pl.Series("ci_high", rows.map((r) => r.ci_high), pl.Float64),
-    seeds: pl.Series("seeds", rows.map((r) => r.seeds), pl.Int64),
-    missing: pl.Series("missing", rows.map((r) => r.missing), pl.Int64),
-    n: pl.Series("n", rows.map((r) => r.n), pl.Int64),
-  });
 }

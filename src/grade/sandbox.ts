@@ -38,8 +38,9 @@ export interface SandboxRun {
 }
 
 // Environment names the course code reads (src/model/presets.ts, src/viz/display.ts,
-// src/backend.ts): everything else (HOME, tokens, other learners' paths) stays unreadable.
-const ALLOWED_ENV = ["COURSE_PRESET", "COURSE_NO_PNG", "COURSE_BACKEND"];
+// src/backend.ts, src/decision/inputs.ts): everything else (HOME, tokens, other learners' paths)
+// stays unreadable. COURSE_RESULTS_DIR only picks a results folder; reads stay inside the course.
+const ALLOWED_ENV = ["COURSE_PRESET", "COURSE_NO_PNG", "COURSE_BACKEND", "COURSE_RESULTS_DIR"];
 
 function denoDir(): string {
   const fromEnv = Deno.env.get("DENO_DIR");
