@@ -245,6 +245,10 @@ export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunRes
     );
     baseModel.dispose();
     models.forEach((m) => m.dispose());
+    // Merge with what is on disk: another process on the same work folder (e.g. one running other
+    // --options) may have timed other options since this one started.
+    const onDisk = (await readJson<Record<string, StoredRow[]>>(latencyPath)) ?? {};
+    Object.assign(latency, { ...onDisk, [id]: latency[id] });
     await writeJson(latencyPath, latency);
   };
 
