@@ -158,4 +158,12 @@ Deno.test("mixture one-string copy rows: digits, distance within copyMaxDistance
     () => mixtureBatch(corpus.train, { ...o, copyMaxDistance: 10 }, 0),
     /copyMaxDistance must be an integer >= 17/,
   );
+  assert.throws(
+    () => mixtureBatch(corpus.train, { ...o, seqLen: 32, copyMaxDistance: 20 }, 0),
+    /seqLen must be >= 33/,
+  );
+  // The shortest allowed row always fits both copies.
+  for (let step = 0; step < 50; step++) {
+    mixtureBatch(corpus.train, { ...o, batch: 4, seqLen: 33, copyMaxDistance: 40 }, step);
+  }
 });

@@ -84,6 +84,10 @@ export function mixtureBatch(
   ) {
     throw new RangeError(`copyMaxDistance must be an integer >= 17; got ${o.copyMaxDistance}`);
   }
+  if (o.copyMaxDistance !== undefined && copyFraction > 0 && seqLen < 33) {
+    // Two copies of the longest string (17 bytes) must fit in one row of seqLen + 1 bytes.
+    throw new RangeError(`seqLen must be >= 33 for one-string copy rows; got ${seqLen}`);
+  }
   let taskRows = 0;
   for (let b = 0; b < batch; b++) {
     let row: Uint8Array;
