@@ -35,6 +35,108 @@ export const KEY_LABELS = [
   "pink",
 ] as const;
 
+/**
+ * How a passkey is stated and asked for: the needle sentence around the key, and the question
+ * that ends with the answer cue (the bytes right before the first answer digit). A model that
+ * only retrieves after one memorised cue has learned a phrase trigger, not retrieval; so training
+ * draws from {@link TRAINING_WORDINGS} and evaluation also reports {@link HELD_OUT_WORDINGS},
+ * whose nouns, sentence forms and cues never occur in training.
+ */
+export interface Wording {
+  id: string;
+  /** The needle sentence (with its surrounding spaces) for `key`. */
+  needle: (key: string) => string;
+  /** The question, ending with the answer cue. */
+  question: string;
+}
+
+type Form = {
+  id: string;
+  needle: (s: string, k: string) => string;
+  question: (s: string) => string;
+};
+const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+function wordings(forms: readonly Form[], subjects: readonly string[]): Wording[] {
+  return forms.flatMap((f) =>
+    subjects.map((s) => ({
+      id: `${f.id}:${s}`,
+      needle: (k: string) => f.needle(s, k),
+      question: f.question(s),
+    }))
+  );
+}
+
+/** The original template (the first training wording): "The pass key is NNNNN. Remember it." */
+export const CANONICAL_WORDING: Wording = {
+  id: "canonical",
+  needle: (k) => ` The pass key is ${k}. Remember it. `,
+  question: " What is the pass key? The pass key is ",
+};
+
+/** Sentence forms and nouns used in training (pretraining stage 3d and every fine-tune). */
+const TRAINING_FORMS: readonly Form[] = [
+  { id: "is", needle: (s, k) => ` The ${s} is ${k}. `, question: (s) => ` The ${s} is ` },
+  { id: "colon", needle: (s, k) => ` ${cap(s)}: ${k}. `, question: (s) => ` ${cap(s)}: ` },
+  {
+    id: "remember",
+    needle: (s, k) => ` Remember the ${s} ${k}. `,
+    question: (s) => ` What was the ${s}? It was `,
+  },
+  {
+    id: "wrote",
+    needle: (s, k) => ` I wrote the ${s} down as ${k}. `,
+    question: (s) => ` Which ${s} did I write down? I wrote `,
+  },
+];
+const TRAINING_SUBJECTS = [
+  "pass key",
+  "secret number",
+  "access code",
+  "locker code",
+  "room number",
+  "serial number",
+] as const;
+
+/** Forms and nouns that never occur in training: cues that do not end in "is" or ":". */
+const HELD_OUT_FORMS: readonly Form[] = [
+  {
+    id: "reads",
+    needle: (s, k) => ` The ${s} on the card reads ${k}. `,
+    question: (s) => ` Read the ${s} back. It reads `,
+  },
+  {
+    id: "keep",
+    needle: (s, k) => ` Please keep ${k} as your ${s}. `,
+    question: (s) => ` Your ${s} should be `,
+  },
+  {
+    id: "quote",
+    needle: (s, k) => ` (${s} ${k}) `,
+    question: (s) => ` Quote the ${s} given above: `,
+  },
+];
+const HELD_OUT_SUBJECTS = ["vault number", "badge id", "ticket number"] as const;
+
+/** Training wordings: the canonical one first, then 4 forms x 6 nouns. */
+export const TRAINING_WORDINGS: readonly Wording[] = [
+  CANONICAL_WORDING,
+  ...wordings(TRAINING_FORMS, TRAINING_SUBJECTS),
+];
+
+/** Held-out wordings (3 forms x 3 nouns): evaluation only. */
+export const HELD_OUT_WORDINGS: readonly Wording[] = wordings(HELD_OUT_FORMS, HELD_OUT_SUBJECTS);
+
+/** The wording sets by name (what evaluation settings and CLI flags refer to). */
+export const WORDING_SETS = {
+  canonical: [CANONICAL_WORDING],
+  training: TRAINING_WORDINGS,
+  heldout: HELD_OUT_WORDINGS,
+} as const satisfies Record<string, readonly Wording[]>;
+
+/** A wording set's name. */
+export type WordingSet = keyof typeof WORDING_SETS;
+
 /** One retrieval example: feed `prompt`, greedily decode `answer.length` bytes, compare. */
 export interface RetrievalExample {
   kind: "passkey" | "multikey";
@@ -49,6 +151,8 @@ export interface RetrievalExample {
   offset: number;
   /** Fraction of the filler placed before the needle. */
   depth: number;
+  /** Id of the {@link Wording} (passkey) or "multikey". */
+  wording: string;
 }
 
 /** Options shared by both generators. */
@@ -115,6 +219,7 @@ function build(
   needle: (key: string) => string,
   question: string,
   distractors: string[],
+  wording: string,
 ): RetrievalExample {
   const { rng } = opts;
   const key = randomKey(rng);
@@ -181,21 +286,24 @@ function build(
     keyPosition,
     offset: prompt.length - keyPosition,
     depth: bodyLength === 0 ? 0 : at / bodyLength,
+    wording,
   };
 }
 
 /**
- * Passkey retrieval: "The pass key is NNNNN. Remember it." inside filler, then
- * "What is the pass key? The pass key is " and the 5-digit answer.
+ * Passkey retrieval: the needle (by default "The pass key is NNNNN. Remember it.") inside filler,
+ * then the question ("What is the pass key? The pass key is ") and the 5-digit answer.
  */
-export function makePasskey(opts: RetrievalOptions): RetrievalExample {
-  return build(
-    "passkey",
-    opts,
-    (k) => ` The pass key is ${k}. Remember it. `,
-    " What is the pass key? The pass key is ",
-    [],
-  );
+export function makePasskey(opts: RetrievalOptions & { wording?: Wording }): RetrievalExample {
+  const w = opts.wording ?? CANONICAL_WORDING;
+  return build("passkey", opts, w.needle, w.question, [], w.id);
+}
+
+/** Shortest retrieval offset a wording allows (key, needle tail, question). */
+export function minimumOffset(wording: Wording = CANONICAL_WORDING): number {
+  const key = "0".repeat(KEY_DIGITS);
+  const needle = wording.needle(key);
+  return needle.length - needle.indexOf(key) + encode(wording.question).length;
 }
 
 /**
@@ -220,6 +328,7 @@ export function makeMultiKey(opts: RetrievalOptions & { numKeys?: number }): Ret
     (k) => ` The ${target} pass key is ${k}. `,
     ` What is the ${target} pass key? The ${target} pass key is `,
     distractors,
+    "multikey",
   );
 }
 

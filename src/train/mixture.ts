@@ -12,7 +12,13 @@
  */
 import type { Document } from "../data/corpus.ts";
 import { sampleWindow } from "../data/batches.ts";
-import { exampleSequence, makeMultiKey, makePasskey } from "../data/passkey.ts";
+import {
+  exampleSequence,
+  makeMultiKey,
+  makePasskey,
+  WORDING_SETS,
+  type WordingSet,
+} from "../data/passkey.ts";
 import { deriveSeed, Rng } from "../data/rng.ts";
 
 const COPY_ALPHABET = new TextEncoder().encode("abcdefghijklmnopqrstuvwxyz0123456789");
@@ -48,6 +54,11 @@ export interface MixtureOptions {
    * look-back, practised densely.
    */
   copyDigits?: boolean;
+  /**
+   * Which passkey wordings task rows draw from (default "canonical", the one template of the
+   * original base; "training" draws each row's wording uniformly from TRAINING_WORDINGS).
+   */
+  wordingSet?: WordingSet;
 }
 
 /** One batch: tokens [batch, seqLen + 1] and target weights [batch, seqLen], row-major. */
@@ -87,6 +98,12 @@ export function mixtureBatch(
   if (o.copyMaxDistance !== undefined && copyFraction > 0 && seqLen < 33) {
     // Two copies of the longest string (17 bytes) must fit in one row of seqLen + 1 bytes.
     throw new RangeError(`seqLen must be >= 33 for one-string copy rows; got ${seqLen}`);
+  }
+  const wordings = WORDING_SETS[o.wordingSet ?? "canonical"];
+  if (!wordings) {
+    throw new RangeError(
+      `wordingSet must be one of ${Object.keys(WORDING_SETS).join(", ")}; got "${o.wordingSet}"`,
+    );
   }
   let taskRows = 0;
   for (let b = 0; b < batch; b++) {
@@ -132,7 +149,9 @@ export function mixtureBatch(
       const numKeys = 2 + rng.int(3);
       let ex;
       try {
-        ex = multi ? makeMultiKey({ ...opts, numKeys }) : makePasskey(opts);
+        // A single-wording set draws nothing extra, so canonical batches match earlier runs.
+        const wording = wordings.length === 1 ? wordings[0] : rng.pick(wordings);
+        ex = multi ? makeMultiKey({ ...opts, numKeys }) : makePasskey({ ...opts, wording });
       } catch (e) {
         // A window too short for the task (e.g. the tiny preset): natural text instead.
         if (!(e instanceof RangeError)) throw e;

@@ -14,6 +14,16 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { train } from "./trainer.ts";
+import { WORDING_SETS, type WordingSet } from "../data/passkey.ts";
+
+function wordingSet(name: string): WordingSet {
+  if (!(name in WORDING_SETS)) {
+    throw new RangeError(
+      `--wordings must be one of ${Object.keys(WORDING_SETS).join(", ")}; got "${name}"`,
+    );
+  }
+  return name as WordingSet;
+}
 
 /** Parses the command line and runs (or resumes) the pretraining. */
 export async function main(argv: string[]): Promise<void> {
@@ -29,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
       "copy-fraction": { type: "string", default: "0" },
       "copy-max-distance": { type: "string" },
       "copy-digits": { type: "boolean", default: false },
+      wordings: { type: "string", default: "canonical" },
       "answer-weight": { type: "string", default: "4" },
       "seq-len": { type: "string" },
       warmup: { type: "string" },
@@ -65,6 +76,7 @@ export async function main(argv: string[]): Promise<void> {
     copyFraction: num("copy-fraction", values["copy-fraction"]!),
     copyMaxDistance: opt("copy-max-distance"),
     copyDigits: values["copy-digits"],
+    wordingSet: wordingSet(values.wordings!),
     answerWeight: num("answer-weight", values["answer-weight"]!),
     seqLen: opt("seq-len"),
     warmupSteps: values.warmup === undefined ? undefined : num("warmup", values.warmup),

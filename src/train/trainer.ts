@@ -19,6 +19,7 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import { AdamW, clipByGlobalNorm } from "./adamw.ts";
 import { learningRate } from "./schedule.ts";
 import { mixtureBatch } from "./mixture.ts";
+import type { WordingSet } from "../data/passkey.ts";
 
 /** Everything that defines a run (stored in the checkpoint; a resume must match it). */
 export interface TrainOptions {
@@ -43,6 +44,8 @@ export interface TrainOptions {
   /** Digit-only one-string copy rows (see mixture.ts). */
   copyDigits?: boolean;
   answerWeight?: number;
+  /** Passkey wordings of task rows (see mixture.ts; default "canonical"). */
+  wordingSet?: WordingSet;
   outDir: string;
   checkpointEvery?: number;
   logEvery?: number;
@@ -112,6 +115,7 @@ function runSignature(
     // Only present when used, so the signatures of earlier runs (and their resumes) are unchanged.
     ...(o.copyMaxDistance === undefined ? {} : { copyMaxDistance: o.copyMaxDistance }),
     ...(o.copyDigits ? { copyDigits: true } : {}),
+    ...(o.wordingSet && o.wordingSet !== "canonical" ? { wordingSet: o.wordingSet } : {}),
     answerWeight: o.answerWeight ?? 4,
     initFrom: o.initFrom ?? null,
   };
@@ -218,6 +222,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       copyMaxDistance: sig.copyMaxDistance as number | undefined,
       copyDigits: sig.copyDigits === true,
       answerWeight: sig.answerWeight as number,
+      wordingSet: sig.wordingSet as WordingSet | undefined,
     }, step);
     const lr = learningRate(step, schedule);
     const tokens = tf.tensor2d(batch.tokens, [o.batch, seqLen + 1], "int32");
