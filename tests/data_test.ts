@@ -3,7 +3,15 @@ import { loadCorpus, totalBytes } from "../src/data/corpus.ts";
 import { decode, encode } from "../src/data/tokenizer.ts";
 import { deriveSeed, Rng } from "../src/data/rng.ts";
 import { sampleTextBatch } from "../src/data/batches.ts";
-import { exampleSequence, makeMultiKey, makePasskey } from "../src/data/passkey.ts";
+import {
+  exampleSequence,
+  HELD_OUT_WORDINGS,
+  makeMultiKey,
+  makePasskey,
+  minimumOffset,
+  TRAINING_WORDINGS,
+} from "../src/data/passkey.ts";
+import { mixtureBatch } from "../src/train/mixture.ts";
 
 const corpus = await loadCorpus();
 
@@ -86,4 +94,74 @@ Deno.test("multi-key: needle among distractors, asked by label, exact offset", (
   const ex = makeMultiKey({ filler: corpus.heldOut, length: 600, offset: 250, rng });
   assert.equal(ex.offset, 250);
   assert.throws(() => makeMultiKey({ filler: corpus.heldOut, length: 400, numKeys: 1, rng }));
+});
+
+/** The seed hash before the fix: `seed XOR part` first, so (seed, step) pairs collide. */
+function deriveSeedV1(seed: number, ...parts: number[]): number {
+  let h = (seed >>> 0) ^ 0x85ebca6b;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x9e3779b1);
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
+
+/** Batch seeds that two fine-tune seeds share over a budget of `steps` (any step of either). */
+function sharedBatches(hash: typeof deriveSeed, a: number, b: number, steps: number): number {
+  const ofA = new Set(Array.from({ length: steps }, (_, s) => hash(a, s)));
+  return Array.from({ length: steps }, (_, s) => hash(b, s)).filter((x) => ofA.has(x)).length;
+}
+
+Deno.test("seeds are independent: no two of seeds 0-15 share a batch over a whole budget", () => {
+  // The old hash made seeds 0 and 1 draw the same batches in another order: the test must see it.
+  assert.equal(sharedBatches(deriveSeedV1, 0, 1, 128), 128);
+  for (let a = 0; a < 16; a++) {
+    for (let b = a + 1; b < 16; b++) {
+      assert.equal(sharedBatches(deriveSeed, a, b, 1000), 0, `${a},${b}`);
+    }
+  }
+  // And the batches themselves differ (the mixture draws from the derived seed).
+  const batch = (seed: number, step: number) =>
+    mixtureBatch(corpus.train, { batch: 1, seqLen: 128, seed }, step).tokens.join(",");
+  const seed1 = new Set(Array.from({ length: 32 }, (_, s) => batch(1, s)));
+  for (let s = 0; s < 32; s++) assert.ok(!seed1.has(batch(0, s)), `seed 0 step ${s} is in seed 1`);
+});
+
+Deno.test("wordings: held-out wordings share no cue or noun with training; offsets are exact", () => {
+  const cue = (w: { question: string }) => w.question.trim().split(" ").slice(-2).join(" ");
+  const trainCues = new Set(TRAINING_WORDINGS.map(cue));
+  for (const w of HELD_OUT_WORDINGS) {
+    assert.ok(!trainCues.has(cue(w)), `held-out cue "${cue(w)}" occurs in training`);
+    for (const t of TRAINING_WORDINGS) assert.notEqual(t.question, w.question);
+  }
+  const rng = new Rng(3);
+  for (const w of [...TRAINING_WORDINGS, ...HELD_OUT_WORDINGS]) {
+    const lo = minimumOffset(w);
+    const ex = makePasskey({ filler: corpus.heldOut, length: 300, offset: lo, rng, wording: w });
+    assert.equal(ex.offset, lo, w.id);
+    assert.ok(decode(ex.prompt).endsWith(w.question), w.id);
+    assert.equal(decode(ex.prompt.subarray(ex.keyPosition, ex.keyPosition + 5)), ex.answerText);
+    assert.throws(
+      () => makePasskey({ filler: corpus.heldOut, length: 300, offset: lo - 1, rng, wording: w }),
+      /offset must be an integer in/,
+    );
+  }
+  // Training rows draw several wordings when asked, the canonical one otherwise.
+  const text = (set?: "training") =>
+    Array.from(
+      { length: 40 },
+      (_, s) =>
+        decode(
+          mixtureBatch(corpus.train, {
+            batch: 1,
+            seqLen: 200,
+            seed: 9,
+            taskFraction: 1,
+            multiKeyFraction: 0,
+            wordingSet: set,
+          }, s).tokens,
+        ),
+    );
+  assert.ok(text().every((t) => t.includes("What is the pass key? The pass key is")));
+  assert.ok(text("training").filter((t) => t.includes("What is the pass key?")).length < 10);
 });

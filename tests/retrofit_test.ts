@@ -15,9 +15,12 @@ import {
   T5_TABLE,
   t5InitialTable,
 } from "../src/retrofit/registry.ts";
-import { evalSteps, runRetrofit, stepsToThreshold } from "../src/retrofit/run.ts";
-import { evaluationPlan, latencyRatios, retrievalCells } from "../src/eval/long_context.ts";
-import { METRIC_COLUMNS, METRICS, parseMetricsCsv } from "../src/eval/results.ts";
+import { runRetrofit, taskList } from "../src/retrofit/run.ts";
+import { stepsToThreshold } from "../src/retrofit/assemble.ts";
+import { RetrofitWorkspace } from "../src/retrofit/workspace.ts";
+import { evaluationPlan, latencyRounds, retrievalCells } from "../src/eval/long_context.ts";
+import { METRIC_COLUMNS, parseMetricsCsv, readSamples } from "../src/eval/results.ts";
+import { loadCheckpoint } from "../src/model/checkpoint.ts";
 
 await initBackend({ backend: "wasm" });
 const tiny = getPreset("tiny");
@@ -120,97 +123,209 @@ Deno.test("t5 start: ALiBi-shaped (exact buckets are -slope * distance) or zero"
   assert.throws(() => t5InitialTable(2, 32, 64, "random" as never), /t5Init must be/);
 });
 
-Deno.test("eval helpers: grid cells skip lengths too short; latency ratio of a model to itself", () => {
+Deno.test("eval helpers: grid cells skip lengths too short; latency rounds of a model to itself", () => {
   const plan = evaluationPlan("tiny");
   const cells = retrievalCells("passkey", plan);
   assert.ok(cells.every((c) => c.length >= 128));
   assert.equal(cells.length, 3 * plan.depths.length);
   const m = Decoder.create(modelConfig("tiny"), 1);
-  const r = latencyRatios(m, [m], 64, 3);
-  assert.ok(r.ratios[0] > 0 && Number.isFinite(r.ratios[0]));
+  const r = latencyRounds(m, [m], 64, 4);
+  assert.equal(r.ratios[0].length, 4);
+  // Timing is for benchmarks, not unit tests: only the shape and sign are checked here.
+  assert.ok(r.ratios[0].every((x) => x > 0 && Number.isFinite(x)), `${r.ratios[0]}`);
   m.dispose();
-  assert.deepEqual(evalSteps({ steps: 10, evalEvery: 4 } as never), [4, 8, 10]);
-  const rows = [0, 2, 4].map((step) => ({
-    metric: "long_passkey_acc" as const,
-    setting: "",
-    value: step / 4,
-    n: 1,
-    step,
-  }));
-  assert.equal(stepsToThreshold(rows, 0.5), 2);
-  assert.equal(stepsToThreshold(rows, 2), null);
+  assert.throws(() => latencyRounds(m, [m], 64, 0), /repeats must be an integer >= 1/);
 });
 
-Deno.test("pipeline: interrupted + resumed equals uninterrupted; CSV schema, commit and command", async () => {
+Deno.test("steps to threshold: first budget reaching it on the first k long examples; censored is null", () => {
+  const row = (step: number, samples: number[]) => ({
+    metric: "long_retrieval_acc" as const,
+    setting: "",
+    value: 0,
+    n: samples.length,
+    samples,
+    step,
+    commit: "",
+    command: "",
+  });
+  const rows = [row(0, [0, 0, 1, 1]), row(4, [1, 0, 0, 0]), row(8, [1, 1, 0, 0])];
+  assert.equal(stepsToThreshold(rows, 0.6, 2), 8, "only the first 2 examples count");
+  assert.equal(stepsToThreshold(rows, 0.5, 4), 0);
+  assert.equal(stepsToThreshold(rows, 0.9, 4), null);
+});
+
+Deno.test("tasks: evaluations first, then chunks seed-major, latency last", () => {
+  assert.deepEqual(taskList(["pi", "t5"], [0, 1]), [
+    "base",
+    "step0:pi",
+    "step0:t5",
+    "chunk:pi:0",
+    "chunk:t5:0",
+    "chunk:pi:1",
+    "chunk:t5:1",
+    "latency",
+  ]);
+});
+
+Deno.test("pipeline: split into sittings equals one sitting; records, tables, shipped weights", async () => {
   const dir = await Deno.makeTempDir();
   const base = Decoder.create(modelConfig("tiny"), 9);
   await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
   base.dispose();
+  const plan = evaluationPlan("tiny", {
+    lengths: [128, 512],
+    depths: [0.5],
+    perCell: 2,
+    nearExamples: 3,
+    longExamples: 3,
+    probeLongExamples: 2,
+    multiKeyExamples: 2,
+    nearWindows: 2,
+    lengthWindows: 1,
+    latencyRepeats: 2,
+  });
   const common = {
     preset: "tiny",
     base: `${dir}/base.safetensors`,
-    options: ["pi", "t5"] as const,
+    options: ["rope", "t5"] as const,
     seeds: [0, 1],
-    budget: { steps: 4, batch: 1, lr: 1e-3, warmupSteps: 1, evalEvery: 2, taskFraction: 0.5 },
+    budget: {
+      steps: 4,
+      evalAt: [2, 4],
+      batch: 1,
+      lr: 1e-3,
+      warmupSteps: 1,
+      taskFraction: 0.5,
+      wordingSet: "training" as const,
+    },
     threshold: 0.5,
-    plan: evaluationPlan("tiny", {
-      lengths: [128, 512],
-      depths: [0.5],
-      perCell: 2,
-      nearExamples: 2,
-      nearWindows: 2,
-      lengthWindows: 1,
-      latencyRepeats: 1,
-    }),
+    plan,
     commit: "test-commit",
     command: "deno task retrofit --preset tiny",
     corpus,
     log: () => {},
   };
-  const a = await runRetrofit({ ...common, workDir: `${dir}/a`, outDir: `${dir}/a_out` });
-  assert.equal(a.complete, true);
-  const part = await runRetrofit({
-    ...common,
-    workDir: `${dir}/b`,
-    outDir: `${dir}/b_out`,
-    maxSteps: 5,
-  });
+  const ws = (name: string) =>
+    new RetrofitWorkspace("tiny", {
+      resultsDir: `${dir}/${name}/results`,
+      workDir: `${dir}/${name}/work`,
+      shipDir: `${dir}/${name}/ship`,
+    });
+  const a = await runRetrofit({ ...common, ws: ws("a") });
+  assert.equal(a.complete, true, a.missing.join(", "));
+  const tasks = taskList(common.options, common.seeds);
+  const part = await runRetrofit({ ...common, ws: ws("b"), tasks: tasks.slice(0, 4) });
   assert.equal(part.complete, false);
-  assert.equal(part.stepsTrained, 5);
   assert.ok(part.metricsPath.endsWith("metrics.partial.csv"));
-  const b = await runRetrofit({ ...common, workDir: `${dir}/b`, outDir: `${dir}/b_out` });
+  assert.ok(part.missing.includes("t5 seed 0") && part.missing.includes("latency"));
+  const b = await runRetrofit({ ...common, ws: ws("b") });
   assert.equal(b.complete, true);
-  assert.equal(b.stepsTrained, 16 - 5, "only the missing steps are trained");
-  const again = await runRetrofit({ ...common, workDir: `${dir}/b`, outDir: `${dir}/b_out` });
-  assert.equal(again.stepsTrained, 0, "finished work is skipped");
-  const strip = (rows: typeof a.rows) =>
+  await assert.rejects(() => Deno.stat(`${dir}/b/results/metrics.partial.csv`));
+  const strip = (rows: typeof a.metrics) =>
     rows.filter((r) => r.metric !== "latency_ratio").map((r) => JSON.stringify(r)).sort();
-  assert.deepEqual(strip(b.rows), strip(a.rows));
-  await assert.rejects(() => Deno.stat(`${dir}/b_out/metrics.partial.csv`));
-  const text = await Deno.readTextFile(`${dir}/b_out/metrics.csv`);
+  assert.deepEqual(strip(b.metrics), strip(a.metrics));
+
+  const text = await Deno.readTextFile(`${dir}/b/results/metrics.csv`);
   assert.equal(text.split("\n")[0], METRIC_COLUMNS.join(","));
   const rows = parseMetricsCsv(text);
-  assert.deepEqual(new Set(rows.map((r) => r.metric)), new Set(METRICS));
   assert.ok(rows.every((r) => r.commit === "test-commit" && r.command.startsWith("deno task")));
-  assert.deepEqual(new Set(rows.map((r) => r.option)), new Set(["base", "pi", "t5"]));
+  for (const m of ["near_retrieval_acc", "long_retrieval_heldout_acc", "latency_ratio"]) {
+    assert.ok(rows.some((r) => r.metric === m), m);
+  }
+  // Step 0 is evaluated once and appears once (seed 0), never copied to every seed.
+  const step0 = rows.filter((r) => r.option === "t5" && r.step === 0 && r.metric === "near_bpb");
+  assert.equal(step0.length, 1);
+  assert.equal(step0[0].seed, 0);
   assert.deepEqual(
-    [...new Set(rows.filter((r) => r.option === "pi").map((r) => r.step))].sort(),
+    [...new Set(rows.filter((r) => r.option === "t5").map((r) => r.step))].sort(),
     [0, 2, 4],
   );
   const t5Params = rows.find((r) => r.option === "t5" && r.metric === "new_params")!;
   assert.equal(t5Params.value, 32 * tiny.numHeads);
+  const sts = rows.filter((r) => r.metric === "steps_to_threshold");
+  assert.equal(sts.length, 4, "one per option x seed, censored ones included");
+  // samples.csv: every retrieval sample has its offset, long ones inside [2.5 L0, 7.5 L0].
+  const samples = await readSamples(`${dir}/b/results/samples.csv`);
+  const long = samples.filter((r) => r.metric === "long_retrieval_acc");
+  assert.ok(long.length > 0);
+  assert.ok(long.every((r) => r.offset! >= 2.5 * 64 && r.offset! <= 7.5 * 64), "long band");
+  assert.ok(samples.filter((r) => r.metric.endsWith("_acc")).every((r) => r.offset !== null));
+  assert.ok(samples.some((r) => r.metric === "near_bpb" && r.offset === null));
+  // Seed 0's final weights are shipped with the complete config.
+  const shipped = await loadCheckpoint(`${dir}/b/ship/t5.safetensors`);
+  assert.equal(shipped.config.positional.type, "t5");
+  assert.ok(shipped.weights.has(T5_TABLE));
+  assert.equal(shipped.metadata.step, "4");
+
   const other = Decoder.create(modelConfig("tiny"), 10);
   await saveCheckpoint(`${dir}/other.safetensors`, other.config, other.weights());
   other.dispose();
   await assert.rejects(
-    () =>
-      runRetrofit({
-        ...common,
-        base: `${dir}/other.safetensors`,
-        workDir: `${dir}/a`,
-        outDir: `${dir}/a_out`,
-      }),
+    () => runRetrofit({ ...common, base: `${dir}/other.safetensors`, ws: ws("a") }),
     /differs from the one/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("mitigation variant differs from its control in one thing: same losses until the replay starts", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = Decoder.create(modelConfig("tiny"), 4);
+  await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
+  base.dispose();
+  const ws = new RetrofitWorkspace("tiny", {
+    resultsDir: `${dir}/results`,
+    workDir: `${dir}/work`,
+    shipDir: `${dir}/ship`,
+  });
+  const r = await runRetrofit({
+    preset: "tiny",
+    base: `${dir}/base.safetensors`,
+    options: ["yarn"],
+    seeds: [0],
+    mitigations: ["yarn+short_replay"],
+    budget: {
+      steps: 4,
+      evalAt: [2, 4],
+      batch: 1,
+      lr: 1e-3,
+      warmupSteps: 1,
+      taskFraction: 0.5,
+      wordingSet: "training",
+    },
+    threshold: 0.5,
+    plan: evaluationPlan("tiny", {
+      lengths: [512],
+      depths: [0.5],
+      perCell: 1,
+      nearExamples: 2,
+      longExamples: 2,
+      probeLongExamples: 1,
+      multiKeyExamples: 1,
+      nearWindows: 2,
+      lengthWindows: 1,
+      latencyRepeats: 1,
+    }),
+    ws,
+    commit: "test",
+    command: "test",
+    corpus,
+    log: () => {},
+  });
+  assert.equal(r.complete, true, r.missing.join(", "));
+  const curve = async (label: string) =>
+    (await Deno.readTextFile(`${dir}/work/${label}/seed0/curve.csv`)).trim().split("\n").slice(1)
+      .map((l) => Number(l.split(",")[1]));
+  const control = await curve("yarn"), variant = await curve("yarn+short_replay");
+  assert.equal(control.length, 4);
+  // short_replay starts at step round(0.75 x 4) = 3: steps 1-3 see the same data, step 4 differs.
+  assert.deepEqual(variant.slice(0, 3), control.slice(0, 3));
+  assert.notEqual(variant[3], control[3]);
+  const labels = new Set(r.metrics.map((m) => m.option));
+  assert.ok(labels.has("yarn+short_replay"));
+  assert.deepEqual(
+    [...new Set(r.metrics.filter((m) => m.option === "yarn+short_replay").map((m) => m.step))],
+    [4],
+    "the variant is evaluated at the final budget only",
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -89,6 +89,41 @@ const TRAINING_FORMS: readonly Form[] = [
     question: (s) => ` Which ${s} did I write down? I wrote `,
   },
 ];
+/** More forms with other answer cues, for the `varied` set (cues never used by held-out forms). */
+const MORE_TRAINING_FORMS: readonly Form[] = [
+  { id: "equals", needle: (s, k) => ` ${cap(s)} = ${k}; `, question: (s) => ` ${cap(s)} = ` },
+  {
+    id: "qa",
+    needle: (s, k) => ` The ${s} I was given is ${k}. `,
+    question: (s) => ` Q: What ${s} was I given? A: `,
+  },
+  {
+    id: "told",
+    needle: (s, k) => ` They told me the ${s}, ${k}. `,
+    question: () => ` What did they tell me? They told me `,
+  },
+  {
+    id: "set",
+    needle: (s, k) => ` The ${s} has been set to ${k}. `,
+    question: (s) => ` What has the ${s} been set to? It has been set to `,
+  },
+  { id: "dash", needle: (s, k) => ` ${s} - ${k}. `, question: (s) => ` ${s} - ` },
+  {
+    id: "recall",
+    needle: (s, k) => ` Do not forget ${k}, the ${s}. `,
+    question: (s) => ` Recall the ${s}. It is `,
+  },
+  {
+    id: "use",
+    needle: (s, k) => ` Use ${k} as the ${s}. `,
+    question: (s) => ` Which ${s} should I use? Use `,
+  },
+  {
+    id: "number",
+    needle: (s, k) => ` The ${s} was the number ${k}. `,
+    question: (s) => ` What number was the ${s}? The number was `,
+  },
+];
 const TRAINING_SUBJECTS = [
   "pass key",
   "secret number",
@@ -124,6 +159,12 @@ export const TRAINING_WORDINGS: readonly Wording[] = [
   ...wordings(TRAINING_FORMS, TRAINING_SUBJECTS),
 ];
 
+/** A wider training set: the canonical wording, then 12 forms x 6 nouns. */
+export const VARIED_WORDINGS: readonly Wording[] = [
+  CANONICAL_WORDING,
+  ...wordings([...TRAINING_FORMS, ...MORE_TRAINING_FORMS], TRAINING_SUBJECTS),
+];
+
 /** Held-out wordings (3 forms x 3 nouns): evaluation only. */
 export const HELD_OUT_WORDINGS: readonly Wording[] = wordings(HELD_OUT_FORMS, HELD_OUT_SUBJECTS);
 
@@ -131,6 +172,7 @@ export const HELD_OUT_WORDINGS: readonly Wording[] = wordings(HELD_OUT_FORMS, HE
 export const WORDING_SETS = {
   canonical: [CANONICAL_WORDING],
   training: TRAINING_WORDINGS,
+  varied: VARIED_WORDINGS,
   heldout: HELD_OUT_WORDINGS,
 } as const satisfies Record<string, readonly Wording[]>;
 

@@ -21,7 +21,9 @@
  * @module
  */
 import type pl from "nodejs-polars";
-import { summarizeRows, type SummaryRow } from "../eval/results.ts";
+import { type MetricRow, type SampleRow, summarizeRows, type SummaryRow } from "../eval/results.ts";
+import { compareSentence, type Interval, pairedDifference, pairedSummary } from "../eval/paired.ts";
+import type { MitigationVariantId } from "../retrofit/mitigations.ts";
 import { RETROFITS } from "../retrofit/registry.ts";
 
 /** Constraint ids, in the order tables list them. */
@@ -63,8 +65,7 @@ export interface Constraint {
   mitigation: { text: string; variant: MitigationVariantId | null };
 }
 
-/** Mitigation variants that can be measured by a fine-tune (see mitigation.ts). */
-export type MitigationVariantId = "short_replay" | "copy_rows";
+export type { MitigationVariantId } from "../retrofit/mitigations.ts";
 
 /** The rule: constraints plus the ranking metric among the options that pass. */
 export interface DecisionRule {
@@ -101,16 +102,17 @@ export const DECISION_RULE: DecisionRule = {
     {
       id: "near_retrieval",
       label: "near-range retrieval",
-      metric: "near_passkey_acc",
+      metric: "near_retrieval_acc",
       kind: "min",
       threshold: 0.9,
       relativeToBase: false,
       scale: 0.1,
       format: "fraction",
       quantity: "near-range passkey accuracy",
-      rationale: "Near-range *tasks*, not only near-range text, must survive: a passkey within " +
-        "L0/4 of the question, which the base model finds (>= 90% within L0, its model card), " +
-        "must still be found at least 90% of the time after the retrofit.",
+      rationale: "Near-range *tasks*, not only near-range text, must survive: a passkey at most " +
+        "L0/4 before its answer (offsets spread over the band, training wordings), which the " +
+        "base model finds (>= 90% within L0, its model card), must still be found at least 90% " +
+        "of the time after the retrofit.",
       risk: "near-range retrieval decays: the fine-tune at 8 x L0 only ever asks for keys far " +
         "back, and the conversion moves the angles (or the bias) that short look-backs relied on",
       mitigation: {
@@ -122,15 +124,16 @@ export const DECISION_RULE: DecisionRule = {
     {
       id: "long_retrieval",
       label: "long-range retrieval",
-      metric: "long_passkey_acc",
+      metric: "long_retrieval_acc",
       kind: "min",
       threshold: 0.5,
       relativeToBase: false,
       scale: 0.5,
       format: "fraction",
       quantity: "long-range passkey accuracy",
-      rationale: "The retrofit exists to use context up to 8 x L0: a passkey at any depth of the " +
-        "long grid must be found at least half of the time (a 5-digit key is never guessed).",
+      rationale: "The retrofit exists to use context up to 8 x L0: a passkey 2.5-7.5 x L0 " +
+        "before its answer (the case's 10k-30k of 32k) must be found at least half of the " +
+        "time (a 5-digit key is never guessed).",
       risk: "long-range retrieval fails on prompts unlike the fine-tune's (other depths, longer " +
         "documents, several keys)",
       mitigation: {
@@ -261,7 +264,12 @@ export interface DecideOptions {
   resamples?: number;
 }
 
-type SummaryLike = Pick<SummaryRow, "option" | "metric" | "mean" | "ci_low" | "ci_high" | "seeds">;
+type SummaryLike =
+  & Pick<SummaryRow, "option" | "metric" | "mean" | "ci_low" | "ci_high" | "seeds">
+  & {
+    /** For constraints relative to the base: the paired `option / base - 1` and its interval. */
+    rel?: { mean: number; low: number; high: number };
+  };
 
 const EPS = 1e-9;
 const ORDER = ["base", "rope", "pi", "ntk", "yarn", "alibi", "t5"];
@@ -345,7 +353,10 @@ export function decide(
   const get = (option: string, metric: string) =>
     rows.find((r) => r.option === option && r.metric === metric);
   const present = [...new Set(rows.map((r) => r.option))];
-  const options = opts.options ? [...opts.options] : present.filter((o) => o !== "base");
+  // Candidates: every option but the base and mitigation variants (`option+variant`).
+  const options = opts.options
+    ? [...opts.options]
+    : present.filter((o) => o !== "base" && !o.includes("+"));
   if (!options.length) {
     throw new TypeError(
       `results hold no candidate option (found: ${present.join(", ") || "none"}); expected ` +
@@ -371,7 +382,11 @@ export function decide(
       let value = Number(r.mean);
       let lo = r.ci_low === null ? null : Number(r.ci_low);
       let hi = r.ci_high === null ? null : Number(r.ci_high);
-      if (c.relativeToBase) {
+      if (c.relativeToBase && r.rel) {
+        value = r.rel.mean;
+        lo = r.rel.low;
+        hi = r.rel.high;
+      } else if (c.relativeToBase) {
         const b = get("base", c.metric);
         if (!b || b.mean === null || !(Number(b.mean) > 0)) {
           throw new TypeError(

@@ -17,12 +17,39 @@ import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Decoder } from "../model/decoder.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { bitsPerByte, unigramBitsPerByte } from "./bpb.ts";
-import { type OffsetAccuracy, passkeyAccuracyByOffset } from "./retrieval.ts";
+import { type OffsetAccuracy, passkeyAccuracyByOffset, scoreRetrieval } from "./retrieval.ts";
+import { bandExamples, evaluationPlan } from "./long_context.ts";
+import type { Document } from "../data/corpus.ts";
+import type { WordingSet } from "../data/passkey.ts";
 
 /** Offsets evaluated for a context of `length` (from just above the minimum to the far end). */
 export function offsetGrid(length: number, points: number): number[] {
   const lo = 80, hi = length - 24; // the key needs 21 bytes before the answer
   return Array.from({ length: points }, (_, i) => Math.round(lo + ((hi - lo) * i) / (points - 1)));
+}
+
+/** Accuracy at L0 by wording set: exact answers, and for held-out cues the key's last 4 digits. */
+export function wordingAccuracy(
+  model: Decoder,
+  docs: readonly Document[],
+  L0: number,
+  count: number,
+  trainingSet: WordingSet,
+): Record<string, number> {
+  const plan = evaluationPlan("course", { contextLength: L0, seed: 77 });
+  const band = { name: "near" as const, length: L0, lo: 1, hi: L0 - 24 };
+  const out: Record<string, number> = {};
+  for (const set of ["canonical", trainingSet, "heldout"] as const) {
+    const examples = bandExamples(docs, plan, band, "passkey", set, count);
+    const scores = scoreRetrieval(model, examples, 4);
+    out[set] = scores.filter((s) => s.correct).length / count;
+    if (set === "heldout") {
+      out.heldout_tail = scores.filter((s, i) =>
+        s.predicted.slice(1) === examples[i].answerText.slice(1)
+      ).length / count;
+    }
+  }
+  return out;
 }
 
 /** Runs the report; returns what it wrote. */
@@ -34,6 +61,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       "per-offset": { type: "string", default: "20" },
       "long-per-offset": { type: "string", default: "10" },
       windows: { type: "string", default: "64" },
+      wordings: { type: "string", default: "training" },
       out: { type: "string" },
     },
   });
@@ -78,6 +106,9 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       multi.map((r) => `${r.offset}:${r.accuracy.toFixed(2)}`).join(" ")
     }`,
   );
+  const trainingSet = values.wordings as WordingSet;
+  const byWording = wordingAccuracy(model, corpus.heldOut, L0, 100, trainingSet);
+  log(`passkey at L0 by wording (100 each): ${JSON.stringify(byWording)}`);
   const target = 8 * L0;
   const far = passkeyAccuracyByOffset(model, corpus.heldOut, {
     length: target,
@@ -114,6 +145,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     passkeyAccuracyUpToL0: mean(nearRows),
     passkeyMinAccuracyUpToL0: Math.min(...nearRows.map((r) => r.accuracy)),
     multiKeyAccuracyAtL0: mean(multi),
+    passkeyAccuracyAtL0ByWording: byWording,
     passkeyAccuracyAt8xL0: mean(far),
     passkeyAccuracyAt8xL0BeyondL0: mean(far.filter((r) => r.offset > L0)),
     bitsPerByteAt8xL0: { belowL0: segment(0, L0), beyondL0: segment(L0, target) },

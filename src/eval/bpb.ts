@@ -26,10 +26,12 @@ export interface BpbOptions {
   seed?: number;
 }
 
-/** Result: mean bits per byte, and the mean at each position in the window. */
+/** Result: mean bits per byte, the mean at each position, and the mean of each window. */
 export interface BpbResult {
   bitsPerByte: number;
   byPosition: Float64Array;
+  /** Bits/byte of each window, in sampling order (what a bootstrap over windows resamples). */
+  byWindow: number[];
   bytes: number;
 }
 
@@ -38,6 +40,7 @@ export function bitsPerByte(model: Decoder, docs: readonly Document[], o: BpbOpt
   const batch = o.batch ?? 4;
   const rng = new Rng(o.seed ?? 1234);
   const byPosition = new Float64Array(o.seqLen);
+  const byWindow: number[] = [];
   let total = 0;
   let rows = 0;
   while (rows < o.windows) {
@@ -54,16 +57,24 @@ export function bitsPerByte(model: Decoder, docs: readonly Document[], o: BpbOpt
     const v = nll.dataSync();
     nll.dispose();
     for (let i = 0; i < b; i++) {
+      let window = 0;
       for (let t = 0; t < o.seqLen; t++) {
         const bits = v[i * o.seqLen + t] / Math.LN2;
         byPosition[t] += bits;
-        total += bits;
+        window += bits;
       }
+      total += window;
+      byWindow.push(window / o.seqLen);
     }
     rows += b;
   }
   for (let t = 0; t < o.seqLen; t++) byPosition[t] /= rows;
-  return { bitsPerByte: total / (rows * o.seqLen), byPosition, bytes: rows * o.seqLen };
+  return {
+    bitsPerByte: total / (rows * o.seqLen),
+    byPosition,
+    byWindow,
+    bytes: rows * o.seqLen,
+  };
 }
 
 /** Cross-entropy (bits/byte) of `evalDocs` under the add-one-smoothed byte unigram of `fitDocs`. */

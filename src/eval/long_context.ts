@@ -1,18 +1,22 @@
 /**
- * The retrofit evaluation, built on bits/byte (bpb.ts) and retrieval scoring (retrieval.ts):
+ * The retrofit evaluation, built on bits/byte (bpb.ts) and retrieval scoring (retrieval.ts).
+ *
+ * The constraint metrics are the case study's own bands (DESIGN.md, evidence protocol):
  *
  * - `near_bpb`: held-out bits/byte with contexts up to L0/4 (windows of L0/4 bytes: a causal model
- *   sees exactly the same as in positions 0..L0/4-1 of a longer window).
- * - `near_passkey_acc`: passkey in L0-long prompts with the key at the nearest offsets the task
- *   allows, up to max(L0/4, the shortest possible offset).
- * - `long_passkey_acc`, `long_multikey_acc`: accuracy over a grid context length (L0 .. 8 x L0,
- *   those long enough for the task) x needle depth (0 = start, 1 = just before the question).
- * - `bpb_by_length`: held-out bits/byte of whole windows of each length.
- * - `latency_ratio`: forward time per token at 8 x L0 over the base model's, timed interleaved
- *   (base, option, base, option, ...) in one process on the same backend and kernel path.
+ *   sees exactly the same as in positions 0..L0/4-1 of a longer window); per-window values kept.
+ * - `near_retrieval_acc`, `near_retrieval_heldout_acc`: passkeys at offsets (key to first answer
+ *   byte) drawn uniformly from [the wording's shortest offset, L0/4] in L0-long prompts, with the
+ *   training wordings and with held-out wordings (never seen in training).
+ * - `long_retrieval_acc`, `long_retrieval_heldout_acc`: passkeys at offsets drawn uniformly from
+ *   [2.5 L0, 7.5 L0] in 8 x L0 prompts (the case's "10k-30k of 32k"), both wording sets.
+ * - `long_multikey_band_acc`: the needle among 3 labelled keys in the same band (the base model
+ *   never learned multi-key, so this is a floor, not a comparison).
  *
- * Every example set is seeded and independent of the model, so all options, seeds and steps are
- * scored on the very same examples (paired comparisons).
+ * Figures only: `long_passkey_acc` / `long_multikey_acc` over the grid context x needle depth, and
+ * `bpb_by_length`. Every example set is seeded and independent of the model, so all options,
+ * seeds and steps are scored on the very same examples (paired comparisons); a probe's examples
+ * are the first ones of the full evaluation's, so budgets are paired too.
  *
  * @example
  * ```ts
@@ -24,7 +28,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Document } from "../data/corpus.ts";
-import { makeMultiKey, makePasskey, type RetrievalExample } from "../data/passkey.ts";
+import {
+  makeMultiKey,
+  makePasskey,
+  minimumOffset,
+  type RetrievalExample,
+  WORDING_SETS,
+  type WordingSet,
+} from "../data/passkey.ts";
 import { deriveSeed, Rng } from "../data/rng.ts";
 import type { Decoder } from "../model/decoder.ts";
 import { getPreset } from "../model/presets.ts";
@@ -36,19 +47,25 @@ import type { MetricName } from "./results.ts";
 export interface EvaluationPlan {
   contextLength: number;
   targetLength: number;
-  /** Context lengths of the retrieval grid and of bpb by length. */
+  /** Context lengths of the figure grid and of bpb by length. */
   lengths: number[];
   depths: number[];
-  /** Examples per grid cell (passkey and multi-key). */
+  /** Examples per grid cell (figure only). */
   perCell: number;
-  /** Examples of near-range passkey. */
+  /** Near-band retrieval examples per wording set. */
   nearExamples: number;
+  /** Long-band retrieval examples per wording set at a full evaluation (step 0, final budget). */
+  longExamples: number;
+  /** Long-band examples per wording set at a probe (intermediate budgets): the first of the above. */
+  probeLongExamples: number;
+  /** Long-band multi-key examples (full evaluations only). */
+  multiKeyExamples: number;
   /** Windows of near-range bpb and of bpb at each length. */
   nearWindows: number;
   lengthWindows: number;
   /** Keys in a multi-key prompt (one needle, the rest distractors). */
   numKeys: number;
-  /** Timing repeats per model for latency. */
+  /** Interleaved timing rounds for latency (each round times every model once). */
   latencyRepeats: number;
   batch: number;
   seed: number;
@@ -67,12 +84,15 @@ export function evaluationPlan(
     targetLength: p.targetLength,
     lengths: [1, 2, 4, 8].map((m) => m * L0),
     depths: small ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1],
-    perCell: small ? 8 : 3,
-    nearExamples: small ? 16 : 24,
-    nearWindows: small ? 32 : 48,
+    perCell: small ? 4 : 3,
+    nearExamples: small ? 16 : 50,
+    longExamples: small ? 16 : 100,
+    probeLongExamples: small ? 8 : 30,
+    multiKeyExamples: small ? 8 : 30,
+    nearWindows: small ? 32 : 64,
     lengthWindows: small ? 8 : 4,
     numKeys: 3,
-    latencyRepeats: small ? 15 : 3,
+    latencyRepeats: small ? 10 : 12,
     batch: 2,
     seed: 2024,
     ...overrides,
@@ -85,8 +105,12 @@ export interface EvalRow {
   setting: string;
   value: number | null;
   n: number;
-  /** Per-sample outcomes (1/0 for retrieval, bits for bpb windows), when kept. */
+  /** Per-sample outcomes (1/0 for retrieval, bits/byte for bpb windows), when kept. */
   samples?: number[];
+  /** Retrieval offset (key to first answer byte) of each sample, for retrieval rows. */
+  offsets?: number[];
+  /** Wording id of each sample, for retrieval rows. */
+  wordings?: string[];
 }
 
 /** Near-range bits/byte: windows of L0/4 held-out bytes. */
@@ -98,49 +122,133 @@ export function nearBpb(model: Decoder, docs: readonly Document[], plan: Evaluat
     batch: 8,
     seed: deriveSeed(plan.seed, 1),
   });
-  return { metric: "near_bpb", setting: `ctx=${seqLen}`, value: r.bitsPerByte, n: r.bytes };
+  return {
+    metric: "near_bpb",
+    setting: `ctx=${seqLen}`,
+    value: r.bitsPerByte,
+    n: r.bytes,
+    samples: r.byWindow,
+  };
 }
 
-/** Shortest retrieval offset the passkey task allows (needle tail + question). */
-export function minimumPasskeyOffset(): number {
-  const ex = makePasskey({
-    filler: [{ id: "x", collection: "x", bytes: new Uint8Array(64).fill(97) }],
-    length: 200,
-    depth: 1,
-    rng: new Rng(0),
+/** A retrieval band: where keys sit and in which prompts. */
+export interface Band {
+  name: "near" | "long";
+  /** Prompt + answer length. */
+  length: number;
+  /** Offsets are drawn uniformly from [max(lo, the wording's shortest), hi]. */
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The two bands of a plan for a wording set. Near: offsets up to L0/4 in L0-long prompts (widened
+ * to the set's shortest offset + 16 when L0/4 is shorter, as at the tiny preset; the setting
+ * records it). Long: offsets in [2.5 L0, 7.5 L0] in 8 x L0 prompts.
+ */
+export function retrievalBands(
+  plan: EvaluationPlan,
+  wordingSet: WordingSet = "training",
+): { near: Band; long: Band } {
+  const L0 = plan.contextLength;
+  const shortest = Math.min(...WORDING_SETS[wordingSet].map((w) => minimumOffset(w)));
+  const nearHi = Math.max(Math.floor(L0 / 4), shortest + 16);
+  return {
+    near: { name: "near", length: Math.max(L0, nearHi + 48), lo: 1, hi: nearHi },
+    long: {
+      name: "long",
+      length: plan.targetLength,
+      lo: Math.ceil(2.5 * L0),
+      hi: Math.floor(7.5 * L0),
+    },
+  };
+}
+
+/**
+ * The seeded examples of a band: `count` prompts, each with a wording drawn from `wordingSet`
+ * (those that fit the band) and an offset drawn uniformly inside the band. Example i is the same
+ * whatever `count` is, so a probe's examples are the first of the full evaluation's.
+ */
+export function bandExamples(
+  docs: readonly Document[],
+  plan: EvaluationPlan,
+  band: Band,
+  kind: RetrievalExample["kind"],
+  wordingSet: WordingSet,
+  count: number,
+): RetrievalExample[] {
+  const wordings = WORDING_SETS[wordingSet].filter((w) => minimumOffset(w) <= band.hi);
+  if (kind === "passkey" && !wordings.length) {
+    throw new RangeError(`no ${wordingSet} wording fits the ${band.name} band (hi ${band.hi})`);
+  }
+  const kindSeed = kind === "passkey" ? 10 : 11;
+  const setSeed = Object.keys(WORDING_SETS).indexOf(wordingSet);
+  return Array.from({ length: count }, (_, i) => {
+    const rng = new Rng(deriveSeed(plan.seed, kindSeed, setSeed, band.length, band.hi, i));
+    const filler = docs;
+    if (kind === "multikey") {
+      const offset = band.lo + rng.int(band.hi - band.lo + 1);
+      return makeMultiKey({ filler, length: band.length, offset, rng, numKeys: plan.numKeys });
+    }
+    const wording = rng.pick(wordings);
+    const lo = Math.max(band.lo, minimumOffset(wording));
+    const offset = lo + rng.int(band.hi - lo + 1);
+    return makePasskey({ filler, length: band.length, offset, rng, wording });
   });
-  return ex.offset;
 }
 
-/** Near-range passkey: L0-long prompts (or the shortest that fit), offsets up to max(L0/4, min). */
-export function nearPasskey(
+/** Metric names of the band metrics. */
+const BAND_METRICS = {
+  near: {
+    training: "near_retrieval_acc",
+    heldout: "near_retrieval_heldout_acc",
+    tail: "near_retrieval_heldout_tail_acc",
+  },
+  long: {
+    training: "long_retrieval_acc",
+    heldout: "long_retrieval_heldout_acc",
+    tail: "long_retrieval_heldout_tail_acc",
+  },
+} as const;
+
+/**
+ * Accuracy on a band's examples, one sample (1/0) per example, with offsets and wordings. For the
+ * held-out wordings a second row scores the key's last 4 digits with the first one given
+ * (teacher-forced): it separates finding the key (retrieval) from knowing that an unseen cue asks
+ * for a number (the answer's format).
+ */
+export function bandRetrieval(
   model: Decoder,
   docs: readonly Document[],
   plan: EvaluationPlan,
-): EvalRow {
-  const minOffset = minimumPasskeyOffset();
-  const maxOffset = Math.max(minOffset, Math.floor(plan.contextLength / 4));
-  const length = Math.max(plan.contextLength, minOffset + 40);
-  const rng = new Rng(deriveSeed(plan.seed, 2));
-  const examples = Array.from(
-    { length: plan.nearExamples },
-    () =>
-      makePasskey({
-        filler: docs,
-        length,
-        offset: minOffset + rng.int(maxOffset - minOffset + 1),
-        rng,
-      }),
-  );
+  band: Band,
+  kind: RetrievalExample["kind"],
+  wordingSet: "training" | "heldout",
+  count: number,
+): EvalRow[] {
+  const examples = bandExamples(docs, plan, band, kind, wordingSet, count);
   const scores = scoreRetrieval(model, examples, plan.batch);
-  const samples = scores.map((s) => (s.correct ? 1 : 0));
-  return {
-    metric: "near_passkey_acc",
-    setting: `ctx=${length};offset<=${maxOffset}`,
+  const label = kind === "multikey" ? "multikey" : wordingSet;
+  const row = (metric: MetricName, samples: number[]): EvalRow => ({
+    metric,
+    setting: `ctx=${band.length};offset=${band.lo}..${band.hi};wording=${label}`,
     value: mean(samples),
     n: samples.length,
     samples,
-  };
+    offsets: examples.map((e) => e.offset),
+    wordings: examples.map((e) => e.wording),
+  });
+  if (kind === "multikey") {
+    return [row("long_multikey_band_acc", scores.map((s) => (s.correct ? 1 : 0)))];
+  }
+  const rows = [row(BAND_METRICS[band.name][wordingSet], scores.map((s) => (s.correct ? 1 : 0)))];
+  if (wordingSet === "heldout") {
+    const tail = scores.map((s, i) =>
+      s.predicted.slice(1) === examples[i].answerText.slice(1) ? 1 : 0
+    );
+    rows.push(row(BAND_METRICS[band.name].tail, tail));
+  }
+  return rows;
 }
 
 /** The grid cells (length, depth) long enough for a task; others are skipped. */
@@ -192,6 +300,8 @@ export function retrievalGrid(
       value: mean(samples),
       n: samples.length,
       samples,
+      offsets: examples.map((e) => e.offset),
+      wordings: examples.map((e) => e.wording),
     } as EvalRow;
   });
 }
@@ -218,15 +328,16 @@ export function bpbByLength(
   });
 }
 
-/** Mean of `long_passkey_acc` over the grid (what the steps-to-threshold rule reads). */
+/** Mean value of a metric's rows (over grid cells or bands). */
 export function gridMean(rows: readonly EvalRow[], metric: MetricName): number {
   const xs = rows.filter((r) => r.metric === metric && r.value !== null).map((r) => r.value!);
   return xs.length ? mean(xs) : NaN;
 }
 
 /**
- * Which metrics an evaluation computes: `probe` (during fine-tuning: near bpb and the long passkey
- * grid, enough for steps-to-threshold) or `full` (also near passkey, multi-key, bpb by length).
+ * Which metrics an evaluation computes: `probe` (intermediate budgets: near bpb, both near bands,
+ * the first `probeLongExamples` of both long bands) or `full` (step 0 and the final budget: also
+ * every long example, multi-key, the figure grid and bpb by length).
  */
 export type EvalDepth = "probe" | "full";
 
@@ -240,23 +351,27 @@ export function evaluateModel(
 ): EvalRow[] {
   const rows: EvalRow[] = [];
   const t0 = performance.now();
-  const note = (what: string) =>
-    log(`  eval ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  rows.push(nearBpb(model, docs, plan));
-  note(`near_bpb ${rows[0].value!.toFixed(3)}`);
-  rows.push(...retrievalGrid(model, docs, plan, "passkey"));
-  note(`long_passkey ${gridMean(rows, "long_passkey_acc").toFixed(3)}`);
-  if (depth === "full") {
-    rows.push(nearPasskey(model, docs, plan));
-    note(`near_passkey ${rows.at(-1)!.value!.toFixed(3)}`);
-    rows.push(...retrievalGrid(model, docs, plan, "multikey"));
-    note(`long_multikey ${gridMean(rows, "long_multikey_acc").toFixed(3)}`);
-    rows.push(...bpbByLength(model, docs, plan));
-    note(
-      `bpb_by_length ${
-        rows.filter((r) => r.metric === "bpb_by_length").map((r) => r.value!.toFixed(2)).join(" ")
-      }`,
+  const note = (row: EvalRow | EvalRow[]) => {
+    const r = Array.isArray(row) ? row : [row];
+    rows.push(...r);
+    const v = gridMean(r, r[0].metric);
+    log(
+      `  eval ${r[0].metric} ${v.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
+  };
+  const longCount = depth === "full" ? plan.longExamples : plan.probeLongExamples;
+  note(nearBpb(model, docs, plan));
+  for (const w of ["training", "heldout"] as const) {
+    const { near, long } = retrievalBands(plan, w);
+    note(bandRetrieval(model, docs, plan, near, "passkey", w, plan.nearExamples));
+    note(bandRetrieval(model, docs, plan, long, "passkey", w, longCount));
+  }
+  if (depth === "full") {
+    const { long } = retrievalBands(plan);
+    note(bandRetrieval(model, docs, plan, long, "multikey", "training", plan.multiKeyExamples));
+    note(retrievalGrid(model, docs, plan, "passkey"));
+    note(retrievalGrid(model, docs, plan, "multikey"));
+    note(bpbByLength(model, docs, plan));
   }
   return rows;
 }
@@ -271,20 +386,22 @@ function timeForward(model: Decoder, tokens: tf.Tensor2D): number {
 }
 
 /**
- * Per-token forward latency of each model at `length` relative to `base`, measured interleaved
- * (one warm-up each, then `repeats` rounds of base, m1, m2, ...), median over rounds.
+ * Forward time of each model at `length` relative to `base`, interleaved: one warm-up each, then
+ * `repeats` rounds of (base, m1, m2, ...). Returns each round's ratio per model (what an interval
+ * resamples) and the base model's median seconds per token.
  *
  * @example
  * ```ts
- * const { ratios, baseSecondsPerToken } = latencyRatios(base, [pi, t5], 512, 5);
+ * const { ratios } = latencyRounds(base, [pi, t5], 512, 12);
+ * ratios[1].length; // 12 rounds of t5 / base
  * ```
  */
-export function latencyRatios(
+export function latencyRounds(
   base: Decoder,
   models: readonly Decoder[],
   length: number,
   repeats: number,
-): { ratios: number[]; baseSecondsPerToken: number; secondsPerToken: number[] } {
+): { ratios: number[][]; baseSecondsPerToken: number } {
   if (!Number.isInteger(repeats) || repeats < 1) {
     throw new RangeError(`repeats must be an integer >= 1; got ${repeats}`);
   }
@@ -293,15 +410,26 @@ export function latencyRatios(
   const tokens = tf.tensor2d(data, [1, length], "int32");
   const all = [base, ...models];
   for (const m of all) timeForward(m, tokens); // warm-up: kernels, caches
-  const times = all.map(() => [] as number[]);
-  for (let r = 0; r < repeats; r++) all.forEach((m, i) => times[i].push(timeForward(m, tokens)));
+  const ratios = models.map(() => [] as number[]);
+  const baseTimes: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t = all.map((m) => timeForward(m, tokens));
+    baseTimes.push(t[0]);
+    models.forEach((_, i) => ratios[i].push(t[i + 1] / t[0]));
+  }
   tokens.dispose();
-  const med = times.map((t) => median(t) / length);
-  return {
-    ratios: med.slice(1).map((x) => x / med[0]),
-    baseSecondsPerToken: med[0],
-    secondsPerToken: med.slice(1),
-  };
+  return { ratios, baseSecondsPerToken: median(baseTimes) / length };
+}
+
+/** Median-of-rounds ratios (see {@link latencyRounds}), for quick checks in notebooks. */
+export function latencyRatios(
+  base: Decoder,
+  models: readonly Decoder[],
+  length: number,
+  repeats: number,
+): { ratios: number[]; baseSecondsPerToken: number } {
+  const r = latencyRounds(base, models, length, repeats);
+  return { ratios: r.ratios.map(median), baseSecondsPerToken: r.baseSecondsPerToken };
 }
 
 function mean(xs: readonly number[]): number {

@@ -16,8 +16,16 @@
  *   `bpb_by_length` (held-out bits/byte of whole windows of length ctx),
  *   `new_params` (learned parameters the conversion adds),
  *   `latency_ratio` (forward time per token at 8 x L0 / the base model's, measured side by side),
- *   `steps_to_threshold` (first evaluated step at which `long_passkey_acc` averaged over the grid
- *   reaches the threshold; empty value = never reached within the budget).
+ *   `steps_to_threshold` (first evaluated step at which `long_retrieval_acc` reaches the
+ *   threshold; empty value = never reached within the budget: censored, not dropped),
+ *   and the band metrics of the evidence protocol (src/eval/long_context.ts):
+ *   `near_retrieval_acc`, `near_retrieval_heldout_acc` (passkeys at offsets up to L0/4, training
+ *   and held-out wordings), `long_retrieval_acc`, `long_retrieval_heldout_acc` (offsets in
+ *   [2.5 L0, 7.5 L0] inside 8 x L0 prompts), `long_multikey_band_acc`, and
+ *   `near_retrieval_heldout_tail_acc`, `long_retrieval_heldout_tail_acc` (held-out wordings, the
+ *   key's last 4 digits with the first given: finding the key apart from reading an unseen cue).
+ *   Older results (before the band metrics) hold `near_passkey_acc` and `long_passkey_acc` as
+ *   constraint metrics; `long_passkey_acc` is now the figure grid only.
  * - `setting`: `key=value` pairs joined by `;`, e.g. `ctx=2048;depth=0.5`, `ctx=64;offset<=16`,
  *   `ctx=1024`, `threshold=0.5`, or `` (empty) when the metric has no setting.
  * - `value`: a number (empty only for an unreached `steps_to_threshold`).
@@ -25,10 +33,12 @@
  *   latency, 1 for counts).
  * - `commit`, `command`: `git rev-parse HEAD` and the command line that produced the row.
  *
- * ## `assets/results/<preset>/samples.csv` (optional, for finer analyses)
- * Columns `option,seed,step,metric,setting,sample,correct`: one row per retrieval example (the
- * `sample`-th example of that cell, `correct` 1 or 0). The same examples are used for every
- * option, seed and step, so comparisons can be paired. `run.json` beside them records the budget,
+ * ## `assets/results/<preset>/samples.csv` (what the paired statistics resample)
+ * Columns {@link SAMPLE_COLUMNS}: one row per retrieval example (`value` 1 or 0, its `offset` from
+ * key to first answer byte and its `wording` id), per bpb window (`value` in bits/byte) and per
+ * latency round (`value` = that round's ratio). `sample` is the example's index: the same index is
+ * the same example for every option, seed and step, so comparisons are paired. Step 0 (a
+ * conversion before any training) does not depend on the seed and appears once, under seed 0. `run.json` beside them records the budget,
  * the evaluation plan, the threshold, the base checkpoint, and whether the run is complete.
  *
  * ## `summarize(df)`
@@ -76,7 +86,95 @@ export const METRICS = [
   "new_params",
   "latency_ratio",
   "steps_to_threshold",
+  // Added with the evidence protocol (the schema only grows): the case's own bands.
+  "near_retrieval_acc",
+  "near_retrieval_heldout_acc",
+  "long_retrieval_acc",
+  "long_retrieval_heldout_acc",
+  "long_multikey_band_acc",
+  "near_retrieval_heldout_tail_acc",
+  "long_retrieval_heldout_tail_acc",
 ] as const;
+
+/** The columns of samples.csv, in order. */
+export const SAMPLE_COLUMNS = [
+  "option",
+  "seed",
+  "step",
+  "metric",
+  "setting",
+  "sample",
+  "value",
+  "offset",
+  "wording",
+] as const;
+
+/** One row of samples.csv (`offset` null and `wording` "" where they do not apply). */
+export interface SampleRow {
+  option: string;
+  seed: number;
+  step: number;
+  metric: MetricName;
+  setting: string;
+  sample: number;
+  value: number;
+  offset: number | null;
+  wording: string;
+}
+
+/** samples.csv text for rows. */
+export function formatSamplesCsv(rows: readonly SampleRow[]): string {
+  const lines = [SAMPLE_COLUMNS.join(",")];
+  for (const r of rows) {
+    lines.push(
+      [
+        r.option,
+        String(r.seed),
+        String(r.step),
+        r.metric,
+        r.setting,
+        String(r.sample),
+        String(r.value),
+        r.offset === null ? "" : String(r.offset),
+        r.wording,
+      ].map(csvField).join(","),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Parses samples.csv text; throws TypeError naming the problem for a bad header or row. */
+export function parseSamplesCsv(text: string): SampleRow[] {
+  const [header, ...records] = parseCsv(text).filter((r) => r.length > 1 || r[0] !== "");
+  if (!header || header.join(",") !== SAMPLE_COLUMNS.join(",")) {
+    throw new TypeError(
+      `samples.csv header must be "${SAMPLE_COLUMNS.join(",")}"; got "${header?.join(",")}"`,
+    );
+  }
+  return records.map((f, i) => {
+    if (f.length !== SAMPLE_COLUMNS.length) {
+      throw new TypeError(
+        `samples.csv row ${i + 2} has ${f.length} fields; expected ${SAMPLE_COLUMNS.length}`,
+      );
+    }
+    return {
+      option: f[0],
+      seed: Number(f[1]),
+      step: Number(f[2]),
+      metric: f[3] as MetricName,
+      setting: f[4],
+      sample: Number(f[5]),
+      value: Number(f[6]),
+      offset: f[7] === "" ? null : Number(f[7]),
+      wording: f[8],
+    };
+  });
+}
+
+/** Reads a samples.csv as plain rows. */
+export async function readSamples(path: string): Promise<SampleRow[]> {
+  return parseSamplesCsv(await Deno.readTextFile(path));
+}
 
 /** One metric name. */
 export type MetricName = typeof METRICS[number];

@@ -108,7 +108,14 @@ export const RETROFITS: { readonly [K in RetrofitId]: RetrofitSpec } = {
       "0.1 ln s + 1",
     positional: (b, factor) => ({
       type: "rope",
-      scaling: { type: "yarn", factor, originalMaxPositions: b.contextLength },
+      scaling: {
+        type: "yarn",
+        factor,
+        originalMaxPositions: b.contextLength,
+        // Written out (HF's defaults) so a shipped config names every parameter.
+        betaFast: 32,
+        betaSlow: 1,
+      },
     }),
   },
   alibi: {

@@ -1,89 +1,91 @@
 /**
  * `deno task retrofit --preset <p>`: the whole experiment as one resumable command.
  *
- * 1. Evaluates the base model (unconverted, `option=base`, step 0) and every conversion at step 0.
- * 2. Fine-tunes every option x seed from the same base checkpoint at 8 x L0 with identical steps,
- *    batch, tokens, learning-rate schedule, data mixture and seeds (the seed picks the batches, so
- *    seed k feeds every option the very same data), evaluating every `evalEvery` steps (a probe:
- *    near bpb + the long passkey grid) and fully at the last step.
- * 3. Times every option's forward pass at 8 x L0 against the base model, interleaved in one run,
- *    as soon as all seeds of the option are done.
- * 4. Writes `assets/results/<preset>/metrics.csv` (schema: src/eval/results.ts) and `samples.csv`
- *    (per-example retrieval outcomes) atomically; while work is missing they are named
- *    `metrics.partial.csv` / `samples.partial.csv` instead, so a partial run never poses as done.
+ * The pipeline (phases.ts), each unit of work ending in a committed record (workspace.ts):
+ * 1. evaluate the base model, and every conversion at step 0 (once: it does not depend on seed);
+ * 2. fine-tune every (option, seed) from the same base at 8 x L0 on one budget curve, evaluating
+ *    at every budget (a chunk);
+ * 3. time every option against the base model, interleaved, in one quiet process;
+ * 4. assemble `metrics.csv`, `samples.csv` and `run.json` from the records (assemble.ts).
  *
- * Resume: each (option, seed) run lives in `<work>/<option>/seed<k>/` with the trainer's atomic
- * checkpoint (`latest.safetensors`, weights + optimizer state) and `evals.json` (atomic). Rerunning
- * the command skips finished evaluations and runs and resumes a partial one from its checkpoint;
- * a resumed run gives the same weights as one that never stopped (the trainer's guarantee).
+ * `--jobs 2` runs units side by side in child processes, one per core (the wasm backend is
+ * single-threaded), seed-major so partial results stay balanced across options; `--land`
+ * commits each finished unit's records (and shipped weights) at once, so a stop loses at most the
+ * units in flight. Latency is always timed alone, after the others.
  *
  * @example
  * ```sh
  * deno task retrofit --preset tiny
- * deno task retrofit --preset course --seeds 0,1,2 --options rope,pi,ntk,yarn,alibi,t5
+ * deno task retrofit --preset course --seeds 0,1,2,3,4 --jobs 2 --land
  * ```
  * @module
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { type Corpus, loadCorpus } from "../data/corpus.ts";
-import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
-import { Decoder } from "../model/decoder.ts";
+import { type EvaluationPlan, evaluationPlan } from "../eval/long_context.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
 import { getPreset } from "../model/presets.ts";
-import { train } from "../train/trainer.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { choiceFlag, listFlag, numberFlag, optionalNumber } from "../util/cli.ts";
+import { gitCommit, isDirty } from "../util/git.ts";
+import { fmtTime } from "../util/time.ts";
+import { type AssembleResult, assembleTables } from "./assemble.ts";
 import {
-  type EvalDepth,
-  type EvalRow,
-  evaluateModel,
-  type EvaluationPlan,
-  evaluationPlan,
-  gridMean,
-  latencyRatios,
-} from "../eval/long_context.ts";
-import { formatMetricsCsv, type MetricRow, resultsDir } from "../eval/results.ts";
-import { convert, RETROFIT_IDS, type RetrofitId } from "./registry.ts";
+  evaluateBasePhase,
+  evaluateStep0Phase,
+  type FinetuneBudget,
+  fineTunePhase,
+  latencyPhase,
+  type PhaseContext,
+  validateBudget,
+} from "./phases.ts";
+import { parseVariantLabel } from "./mitigations.ts";
+import { RETROFIT_IDS, type RetrofitId } from "./registry.ts";
+import { RetrofitWorkspace } from "./workspace.ts";
 
-/** Fine-tune settings shared by every option (one budget). */
-export interface FinetuneBudget {
-  steps: number;
-  batch: number;
-  lr: number;
-  warmupSteps: number;
-  evalEvery: number;
-  taskFraction: number;
-}
+export type { FinetuneBudget } from "./phases.ts";
+export { gitCommit } from "../util/git.ts";
 
-/** Per-preset defaults: the budget and the retrieval threshold for steps-to-threshold. */
+/**
+ * Per-preset budget curves and retrieval thresholds, fixed before the runs. The course curve
+ * spans 8x (16 -> 128 steps of one 2,048-byte sequence); the learning rate is constant after
+ * warmup so every budget is a valid shorter fine-tune.
+ */
 export const FINETUNE_DEFAULTS: Record<string, FinetuneBudget & { threshold: number }> = {
   tiny: {
-    steps: 60,
-    batch: 4,
+    steps: 16,
+    evalAt: [2, 4, 8, 16],
+    batch: 2,
     lr: 1e-3,
-    warmupSteps: 6,
-    evalEvery: 15,
+    warmupSteps: 1,
     taskFraction: 0.5,
+    wordingSet: "training",
     threshold: 0.5,
   },
   course: {
-    steps: 48,
+    steps: 128,
+    evalAt: [16, 32, 64, 128],
     batch: 1,
     lr: 5e-4,
-    warmupSteps: 5,
-    evalEvery: 16,
+    warmupSteps: 8,
     taskFraction: 0.5,
+    wordingSet: "training",
     threshold: 0.5,
   },
   full: {
     steps: 1000,
+    evalAt: [125, 250, 500, 1000],
     batch: 1,
     lr: 2e-5,
     warmupSteps: 20,
-    evalEvery: 100,
     taskFraction: 0.5,
+    wordingSet: "training",
     threshold: 0.8,
   },
 };
+
+/** One unit of work: `base`, `step0:<id>`, `chunk:<id>:<seed>` or `latency`. */
+export type Task = string;
 
 /** Everything one invocation needs. */
 export interface RetrofitRunOptions {
@@ -92,448 +94,306 @@ export interface RetrofitRunOptions {
   base: string;
   options: readonly RetrofitId[];
   seeds: readonly number[];
+  /** Mitigation variants to run for every seed, as `option+variant` labels. */
+  mitigations?: readonly string[];
   budget: FinetuneBudget;
   threshold: number;
   plan: EvaluationPlan;
-  /** Checkpoints and per-run evaluations (ignored by git). */
-  workDir: string;
-  /** Where metrics.csv and samples.csv go. */
-  outDir: string;
+  ws: RetrofitWorkspace;
   commit: string;
   command: string;
-  /** Stop after this many fine-tune steps in this invocation (simulates an interruption). */
-  maxSteps?: number;
+  backend?: string;
+  /** Run only these tasks (default: all, in order). */
+  tasks?: readonly Task[];
   corpus?: Corpus;
   log?: (line: string) => void;
 }
 
-/** A stored evaluation row (metrics.csv fields except option and seed). */
-interface StoredRow extends EvalRow {
-  step: number;
-  commit: string;
-  command: string;
+/**
+ * The tasks of an experiment in run order: evaluations, then chunks seed-major, then mitigation
+ * variants (`option+variant` labels) seed-major, then latency.
+ */
+export function taskList(
+  options: readonly RetrofitId[],
+  seeds: readonly number[],
+  mitigations: readonly string[] = [],
+): Task[] {
+  return [
+    "base",
+    ...options.map((id) => `step0:${id}`),
+    ...seeds.flatMap((s) => options.map((id) => `chunk:${id}:${s}`)),
+    ...seeds.flatMap((s) =>
+      mitigations.map((m) => {
+        const { option, variant } = parseVariantLabel(m);
+        return `chunk:${option}:${s}:${variant}`;
+      })
+    ),
+    "latency",
+  ];
 }
 
-/** What {@link runRetrofit} returns. */
-export interface RetrofitRunResult {
-  complete: boolean;
-  rows: MetricRow[];
-  metricsPath: string;
-  stepsTrained: number;
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
+async function runTask(ctx: PhaseContext, task: Task, options: readonly RetrofitId[]) {
+  const [kind, id, seed, variant] = task.split(":");
+  if (kind === "base") return await evaluateBasePhase(ctx);
+  if (kind === "step0") return await evaluateStep0Phase(ctx, id as RetrofitId);
+  if (kind === "chunk") {
+    const v = variant ? parseVariantLabel(`${id}+${variant}`).variant : undefined;
+    return await fineTunePhase(ctx, id as RetrofitId, Number(seed), v);
   }
+  if (kind === "latency") return await latencyPhase(ctx, options);
+  throw new RangeError(
+    `task must be base, step0:<id>, chunk:<id>:<seed> or latency; got "${task}"`,
+  );
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value));
-}
-
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
-}
-
-/** The evaluation steps of a budget: every evalEvery steps and the last step. */
-export function evalSteps(budget: FinetuneBudget): number[] {
-  const out: number[] = [];
-  for (let s = budget.evalEvery; s < budget.steps; s += budget.evalEvery) out.push(s);
-  out.push(budget.steps);
-  return out;
-}
-
-/** First evaluated step whose mean long passkey accuracy reaches `threshold` (null: never). */
-export function stepsToThreshold(rows: readonly StoredRowLike[], threshold: number): number | null {
-  const steps = [...new Set(rows.map((r) => r.step))].sort((a, b) => a - b);
-  for (const s of steps) {
-    const m = gridMean(rows.filter((r) => r.step === s), "long_passkey_acc");
-    if (m >= threshold) return s;
-  }
-  return null;
-}
-
-/** The fields {@link stepsToThreshold} reads. */
-export type StoredRowLike = EvalRow & { step: number };
-
-/** Runs (or resumes) the whole experiment; see the module note. */
-export async function runRetrofit(o: RetrofitRunOptions): Promise<RetrofitRunResult> {
+/** Runs (or resumes) the experiment in this process; see the module note. */
+export async function runRetrofit(o: RetrofitRunOptions): Promise<AssembleResult> {
   const log = o.log ?? ((l: string) => console.log(l));
-  const corpus = o.corpus ?? await loadCorpus();
-  const docs = corpus.heldOut;
+  validateBudget(o.budget);
   const base = await loadCheckpoint(o.base);
-  await checkSameBase(o.base, o.workDir);
   const preset = getPreset(o.preset);
   if (base.config.contextLength !== preset.contextLength) {
     throw new RangeError(
       `base checkpoint has contextLength ${base.config.contextLength}; preset ${o.preset} needs ${preset.contextLength}`,
     );
   }
-  const target = preset.targetLength;
-  const stamp = (rows: EvalRow[], step: number): StoredRow[] =>
-    rows.map((r) => ({ ...r, step, commit: o.commit, command: o.command }));
-  const t0 = performance.now();
-  const elapsed = () => (performance.now() - t0) / 1000;
-  const evalLog = (l: string) => log(`${l} [${fmtTime(elapsed())}]`);
-
-  // 1. Base model and step-0 conversions (each cached once; deterministic).
-  const basePath = `${o.workDir}/base/eval.json`;
-  let baseRows = await readJson<StoredRow[]>(basePath);
-  if (!baseRows) {
-    log("evaluating the base model (unconverted) ...");
-    const model = Decoder.fromWeights(base.config, base.weights);
-    baseRows = stamp(
-      [...evaluateModel(model, docs, o.plan, "full", evalLog), newParamsRow(0)],
-      0,
-    );
-    model.dispose();
-    await writeJson(basePath, baseRows);
-  }
-  // Step 0 of each option is evaluated just before its fine-tunes (so a long run makes progress
-  // option by option), once, since it does not depend on the seed.
-  const step0 = new Map<RetrofitId, StoredRow[]>();
-  const ensureStep0 = async (id: RetrofitId): Promise<void> => {
-    const path = `${o.workDir}/${id}/step0.json`;
-    let rows = await readJson<StoredRow[]>(path);
-    if (!rows) {
-      log(`evaluating ${id} at step 0 (converted, not fine-tuned) ...`);
-      const conv = convert(id, base.config, base.weights, { targetLength: target });
-      const model = Decoder.fromWeights(conv.config, conv.weights);
-      rows = stamp(
-        [...evaluateModel(model, docs, o.plan, "full", evalLog), newParamsRow(conv.newParams)],
-        0,
-      );
-      model.dispose();
-      await writeJson(path, rows);
-    }
-    step0.set(id, rows);
-  };
-
-  // Latency at 8 x L0, each option interleaved with the base model, measured as soon as all of
-  // the option's seeds are done (so a crash in a later option keeps it).
-  const latencyPath = `${o.workDir}/latency.json`;
-  const latency = (await readJson<Record<string, StoredRow[]>>(latencyPath)) ?? {};
-  const ensureLatency = async (id: RetrofitId): Promise<void> => {
-    if (latency[id]) return;
-    log(`timing ${id} against the base model at ${target} tokens ...`);
-    const baseModel = Decoder.fromWeights(base.config, base.weights);
-    const models: Decoder[] = [];
-    for (const seed of o.seeds) {
-      const ck = await loadCheckpoint(`${o.workDir}/${id}/seed${seed}/latest.safetensors`);
-      models.push(Decoder.fromWeights(ck.config, ck.weights));
-    }
-    const r = latencyRatios(baseModel, models, target, o.plan.latencyRepeats);
-    latency[id] = r.ratios.map((ratio) => ({
-      metric: "latency_ratio",
-      setting: `ctx=${target}`,
-      value: ratio,
-      n: o.plan.latencyRepeats,
-      step: o.budget.steps,
-      commit: o.commit,
-      command: o.command,
-    }));
-    log(
-      `  ${id}: ${r.ratios.map((x) => x.toFixed(3)).join(", ")} x base (${
-        (r.baseSecondsPerToken * 1e6).toFixed(0)
-      } us/token)`,
-    );
-    baseModel.dispose();
-    models.forEach((m) => m.dispose());
-    // Merge with what is on disk: another process on the same work folder (e.g. one running other
-    // --options) may have timed other options since this one started.
-    const onDisk = (await readJson<Record<string, StoredRow[]>>(latencyPath)) ?? {};
-    Object.assign(latency, { ...onDisk, [id]: latency[id] });
-    await writeJson(latencyPath, latency);
-  };
-
-  // 2. Fine-tunes.
-  const steps = evalSteps(o.budget);
-  const runs = o.options.flatMap((id) => o.seeds.map((seed) => ({ id, seed })));
-  const totalSteps = runs.length * o.budget.steps;
-  let stepsTrained = 0;
-  let doneBefore = 0;
-  const evals = new Map<string, StoredRow[]>();
-  let interrupted = false;
-  for (const [i, { id, seed }] of runs.entries()) {
-    const dir = `${o.workDir}/${id}/seed${seed}`;
-    const rows = (await readJson<StoredRow[]>(`${dir}/evals.json`)) ?? [];
-    evals.set(`${id}/${seed}`, rows);
-    const done = new Set(rows.map((r) => r.step));
-    const todo = steps.filter((s) => !done.has(s));
-    doneBefore += Math.max(0, ...rows.map((r) => r.step));
-    if (!interrupted) await ensureStep0(id);
-    const lastSeed = seed === o.seeds[o.seeds.length - 1];
-    if (!todo.length || interrupted) {
-      if (!interrupted && lastSeed) await ensureLatency(id);
-      continue;
-    }
-    const conv = convert(id, base.config, base.weights, { targetLength: target });
-    const initPath = `${dir}/init.safetensors`;
-    if (!(await exists(initPath))) await saveCheckpoint(initPath, conv.config, conv.weights);
-    const prefix = `[${id} seed ${seed}, run ${i + 1}/${runs.length}]`;
-    for (const s of todo) {
-      const budgetLeft = o.maxSteps === undefined ? Infinity : o.maxSteps - stepsTrained;
-      const before = await trainedSteps(dir);
-      const stopAt = Math.min(s, before + budgetLeft);
-      const result = await train({
-        preset: o.preset,
-        config: conv.config,
-        steps: o.budget.steps,
-        batch: o.budget.batch,
-        seqLen: target,
-        lr: o.budget.lr,
-        warmupSteps: o.budget.warmupSteps,
-        seed,
-        taskFraction: o.budget.taskFraction,
-        outDir: dir,
-        initFrom: initPath,
-        checkpointEvery: o.budget.evalEvery,
-        logEvery: Math.max(1, Math.min(10, o.budget.evalEvery)),
-        stopAfter: stopAt,
-        corpus,
-        log: (l) => log(`${prefix} ${l}`),
-      });
-      stepsTrained += result.stepsDone - result.resumedFrom;
-      if (result.stepsDone < s) {
-        result.model.dispose();
-        interrupted = true;
-        log(`${prefix} stopped at step ${result.stepsDone} (--max-steps); rerun to resume`);
-        break;
-      }
-      const depth: EvalDepth = s === o.budget.steps ? "full" : "probe";
-      log(`${prefix} evaluating at step ${s} (${depth}) ...`);
-      const extra = depth === "full" ? [newParamsRow(conv.newParams)] : [];
-      rows.push(
-        ...stamp([...evaluateModel(result.model, docs, o.plan, depth, evalLog), ...extra], s),
-      );
-      result.model.dispose();
-      await writeJson(`${dir}/evals.json`, rows);
-      const doneSteps = doneBefore + stepsTrained;
-      const rate = elapsed() / Math.max(1, stepsTrained);
-      log(
-        `${prefix} step ${s}/${o.budget.steps} evaluated; overall ${doneSteps}/${totalSteps} steps, ` +
-          `elapsed ${fmtTime(elapsed())}, ETA ${
-            fmtTime(rate * (totalSteps - doneSteps))
-          } (incl. eval)`,
-      );
-    }
-    if (!interrupted && lastSeed) await ensureLatency(id);
-  }
-
-  // 3. Assemble the tidy tables.
-  const out: MetricRow[] = [];
-  const samples: string[] = ["option,seed,step,metric,setting,sample,correct"];
-  const add = (option: string, seed: number, rows: readonly StoredRow[]) => {
-    for (const r of rows) {
-      out.push({
-        option,
-        seed,
-        step: r.step,
-        metric: r.metric,
-        setting: r.setting,
-        value: r.value,
-        n: r.n,
-        commit: r.commit,
-        command: r.command,
-      });
-      r.samples?.forEach((x, j) =>
-        samples.push(`${option},${seed},${r.step},${r.metric},${r.setting},${j},${x}`)
-      );
-    }
-  };
-  add("base", 0, [...baseRows, {
-    metric: "latency_ratio",
-    setting: `ctx=${target}`,
-    value: 1,
-    n: o.plan.latencyRepeats,
-    step: 0,
-    commit: o.commit,
-    command: o.command,
-  }]);
-  let complete = !interrupted;
-  for (const id of o.options) {
-    for (const [k, seed] of o.seeds.entries()) {
-      const rows = evals.get(`${id}/${seed}`) ?? [];
-      const zero = step0.get(id) ??
-        (await readJson<StoredRow[]>(`${o.workDir}/${id}/step0.json`)) ?? [];
-      if (!zero.length) complete = false;
-      add(id, seed, zero);
-      add(id, seed, rows);
-      const finished = rows.some((r) => r.step === o.budget.steps);
-      if (!finished) {
-        complete = false;
-        continue;
-      }
-      const all = [...zero, ...rows];
-      const reached = stepsToThreshold(all, o.threshold);
-      const last = rows.find((r) => r.step === o.budget.steps)!;
-      add(id, seed, [{
-        metric: "steps_to_threshold",
-        setting: `threshold=${o.threshold}`,
-        value: reached,
-        n: 1,
-        step: o.budget.steps,
-        commit: last.commit,
-        command: last.command,
-      }]);
-      const lat = latency[id]?.[k];
-      if (lat) add(id, seed, [lat]);
-      else complete = false;
-    }
-  }
-  const suffix = complete ? "" : ".partial";
-  const metricsPath = `${o.outDir}/metrics${suffix}.csv`;
-  await Deno.mkdir(o.outDir, { recursive: true });
-  await writeFileAtomic(metricsPath, formatMetricsCsv(out));
-  await writeFileAtomic(`${o.outDir}/samples${suffix}.csv`, samples.join("\n") + "\n");
-  await writeJson(`${o.outDir}/run${suffix}.json`, {
+  const ctx: PhaseContext = {
     preset: o.preset,
-    base: o.base,
-    options: o.options,
-    seeds: o.seeds,
+    ws: o.ws,
+    base,
+    baseSha256: await o.ws.pinBase(o.base),
+    targetLength: preset.targetLength,
     budget: o.budget,
-    tokensPerRun: o.budget.steps * o.budget.batch * target,
-    threshold: o.threshold,
     plan: o.plan,
+    corpus: o.corpus ?? await loadCorpus(),
     commit: o.commit,
     command: o.command,
-    complete,
+    backend: o.backend ?? "unknown",
+    log,
+  };
+  const t0 = performance.now();
+  for (const task of o.tasks ?? taskList(o.options, o.seeds, o.mitigations)) {
+    await runTask(ctx, task, o.options);
+    log(`task ${task} done [${fmtTime((performance.now() - t0) / 1000)}]`);
+  }
+  return await assemble(o);
+}
+
+/** Writes the tables from whatever records exist. */
+export async function assemble(o: RetrofitRunOptions): Promise<AssembleResult> {
+  return await assembleTables(o.ws, {
+    options: o.options,
+    variants: o.mitigations ?? [],
+    seeds: o.seeds,
+    threshold: o.threshold,
+    thresholdExamples: o.plan.probeLongExamples,
+    run: { preset: o.preset, base: o.base, budget: o.budget, plan: o.plan },
   });
-  if (complete) {
-    for (const f of ["metrics", "samples", "run"]) {
-      await Deno.remove(`${o.outDir}/${f}.partial.${f === "run" ? "json" : "csv"}`).catch(() => {});
+}
+
+/** Runs pending tasks in child processes, `jobs` at a time; latency last, alone. */
+async function schedule(
+  o: RetrofitRunOptions,
+  argv: readonly string[],
+  jobs: number,
+  land: boolean,
+): Promise<void> {
+  const pending: Task[] = [];
+  for (const t of taskList(o.options, o.seeds, o.mitigations)) {
+    if (!(await isDone(o.ws, t))) pending.push(t);
+  }
+  const work = pending.filter((t) => t !== "latency");
+  console.log(`${pending.length} tasks pending: ${pending.join(" ")}`);
+  const t0 = performance.now();
+  let done = 0, failed = 0;
+  const child = async (task: Task) => {
+    const started = performance.now();
+    const args = ["run", "-A", new URL(import.meta.url).pathname, ...argv, "--task", task];
+    const p = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).spawn();
+    const tail: string[] = [];
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      for await (const l of s.pipeThrough(new TextDecoderStream()).pipeThrough(lines())) {
+        console.log(`(${task}) ${l}`);
+        tail.push(l);
+        if (tail.length > 20) tail.shift();
+      }
+    };
+    const [status] = await Promise.all([p.status, pump(p.stdout), pump(p.stderr)]);
+    const secs = (performance.now() - started) / 1000;
+    if (!status.success) {
+      failed++;
+      console.error(`task ${task} FAILED (exit ${status.code}):\n  ${tail.join("\n  ")}`);
+      return;
     }
-  }
-  log(
-    `${complete ? "complete" : "partial"}: ${metricsPath} (${out.length} rows) after ${
-      fmtTime(elapsed())
-    }`,
-  );
-  return { complete, rows: out, metricsPath, stepsTrained };
-}
-
-/**
- * Pins the work folder to one base checkpoint (by SHA-256): resuming against a different base
- * would mix two experiments, so it is refused.
- */
-async function checkSameBase(basePath: string, workDir: string): Promise<void> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(basePath));
-  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-  const pinPath = `${workDir}/base.sha256`;
-  const pinned = await Deno.readTextFile(pinPath).then((t) => t.trim(), () => undefined);
-  if (pinned === undefined) {
-    await Deno.mkdir(workDir, { recursive: true });
-    await writeFileAtomic(pinPath, hex + "\n");
-  } else if (pinned !== hex) {
-    throw new RangeError(
-      `base checkpoint ${basePath} (sha256 ${hex.slice(0, 12)}) differs from the one ${workDir} ` +
-        `was started with (${pinned.slice(0, 12)}); use another --work or delete ${workDir}`,
+    done++;
+    const rate = (performance.now() - t0) / 1000 / done;
+    console.log(
+      `task ${task} done in ${fmtTime(secs)}; ${done}/${work.length} done, ETA ${
+        fmtTime(rate * (work.length - done))
+      } (${jobs} side by side)`,
     );
+    await assemble(o);
+    if (land) await landRecords(o, task);
+  };
+  const queue = [...work];
+  // The base and step-0 evaluations go first; chunks need nothing from them, so they can overlap.
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      while (queue.length) await child(queue.shift()!);
+    }),
+  );
+  if (pending.includes("latency") && failed === 0) await child("latency");
+  const r = await assemble(o);
+  console.log(
+    `${r.complete ? "complete" : `partial (missing ${r.missing.join(", ")})`}: ${r.metricsPath}`,
+  );
+  if (failed) throw new Error(`${failed} task(s) failed; rerun the same command to resume`);
+}
+
+function lines(): TransformStream<string, string> {
+  let buf = "";
+  return new TransformStream({
+    transform(chunk, ctl) {
+      buf += chunk;
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      parts.forEach((l) => ctl.enqueue(l));
+    },
+    flush(ctl) {
+      if (buf) ctl.enqueue(buf);
+    },
+  });
+}
+
+async function isDone(ws: RetrofitWorkspace, task: Task): Promise<boolean> {
+  const [kind, id, seed, variant] = task.split(":");
+  const path = kind === "base"
+    ? ws.basePath()
+    : kind === "step0"
+    ? ws.step0Path(id)
+    : kind === "chunk"
+    ? ws.chunkPath(variant ? `${id}+${variant}` : id, Number(seed))
+    : ws.latencyPath();
+  return await ws.has(path);
+}
+
+/** Commits the experiment's records, tables and shipped weights (only those paths). */
+async function landRecords(o: RetrofitRunOptions, task: Task): Promise<void> {
+  const paths = [o.ws.resultsDir, o.ws.shipDir];
+  const git = async (args: string[]) =>
+    await new Deno.Command("git", { args, stdout: "piped", stderr: "piped" }).output();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const existing: string[] = [];
+    for (const p of paths) if (await Deno.stat(p).then(() => true, () => false)) existing.push(p);
+    const add = await git(["add", "--", ...existing]);
+    const commit = await git([
+      "commit",
+      "-q",
+      "-m",
+      `results (${o.preset}): ${task} (${o.command})`,
+      "--",
+      ...existing,
+    ]);
+    if (add.success && commit.success) return console.log(`landed ${task}`);
+    // Another git process may hold the index lock: wait and retry.
+    await new Promise((r) => setTimeout(r, 2000));
   }
-}
-
-function newParamsRow(count: number): EvalRow {
-  return { metric: "new_params", setting: "", value: count, n: 1 };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
-async function trainedSteps(dir: string): Promise<number> {
-  const path = `${dir}/latest.safetensors`;
-  if (!(await exists(path))) return 0;
-  const ck = await loadCheckpoint(path);
-  return Number(ck.metadata.step ?? 0);
-}
-
-/** `git rev-parse HEAD` of the repository (or "unknown"). */
-export async function gitCommit(): Promise<string> {
-  try {
-    const out = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], stdout: "piped" })
-      .output();
-    return new TextDecoder().decode(out.stdout).trim() || "unknown";
-  } catch {
-    return "unknown";
-  }
+  console.error(`could not commit the records of ${task}; they are on disk, commit them by hand`);
 }
 
 /** Parses the command line and runs the experiment. */
-export async function main(argv: string[]): Promise<RetrofitRunResult> {
+export async function main(argv: string[]): Promise<AssembleResult | undefined> {
   const { values } = parseArgs({
     args: argv,
     options: {
       preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
       base: { type: "string" },
       options: { type: "string", default: RETROFIT_IDS.join(",") },
-      seeds: { type: "string", default: "0,1,2" },
+      seeds: { type: "string", default: "0,1,2,3,4" },
+      mitigate: { type: "string" },
       steps: { type: "string" },
+      "eval-at": { type: "string" },
       batch: { type: "string" },
       lr: { type: "string" },
-      "eval-every": { type: "string" },
       threshold: { type: "string" },
-      "per-cell": { type: "string" },
-      work: { type: "string" },
       out: { type: "string" },
-      "max-steps": { type: "string" },
+      work: { type: "string" },
+      task: { type: "string" },
+      jobs: { type: "string", default: "1" },
+      land: { type: "boolean", default: false },
+      "allow-dirty": { type: "boolean", default: false },
       backend: { type: "string" },
     },
   });
-  const preset = values.preset!;
+  const preset = choiceFlag("preset", values.preset!, Object.keys(FINETUNE_DEFAULTS));
   const d = FINETUNE_DEFAULTS[preset];
-  if (!d) {
-    throw new RangeError(
-      `preset must be one of ${Object.keys(FINETUNE_DEFAULTS)}; got "${preset}"`,
+  const options = listFlag(
+    "options",
+    values.options!,
+    (s) => choiceFlag("options", s, RETROFIT_IDS),
+  );
+  const seeds = listFlag(
+    "seeds",
+    values.seeds!,
+    (s) => numberFlag("seeds", s, { min: 0, integer: true }),
+  );
+  const int = { min: 1, integer: true };
+  const steps = optionalNumber("steps", values.steps, d.steps, int);
+  const budget: FinetuneBudget = {
+    ...d,
+    steps,
+    evalAt: values["eval-at"]
+      ? listFlag("eval-at", values["eval-at"], (s) => numberFlag("eval-at", s, int))
+      : steps === d.steps
+      ? d.evalAt
+      : [steps],
+    batch: optionalNumber("batch", values.batch, d.batch, int),
+    lr: optionalNumber("lr", values.lr, d.lr, { min: 0 }),
+  };
+  const resultsDir = values.out;
+  const ws = new RetrofitWorkspace(preset, {
+    ...(resultsDir ? { resultsDir, shipDir: `${resultsDir}/retrofits` } : {}),
+    ...(values.work ? { workDir: values.work } : {}),
+  });
+  if (!values["allow-dirty"] && await isDirty(["src"])) {
+    throw new Error(
+      "src/ has uncommitted changes: results rows would name a commit that is not the code that " +
+        "made them; commit first (or pass --allow-dirty for a throwaway run)",
     );
   }
-  const num = (name: string, v: string | undefined, fallback: number) => {
-    if (v === undefined) return fallback;
-    const x = Number(v);
-    if (!Number.isFinite(x)) throw new RangeError(`--${name} must be a number; got "${v}"`);
-    return x;
-  };
-  const options = values.options!.split(",").map((s) => s.trim()) as RetrofitId[];
-  for (const id of options) {
-    if (!RETROFIT_IDS.includes(id)) {
-      throw new RangeError(`--options must be ids from ${RETROFIT_IDS.join(", ")}; got "${id}"`);
-    }
-  }
-  const seeds = values.seeds!.split(",").map((s) => num("seeds", s, 0));
-  const choice = await initBackend(
-    values.backend ? { backend: values.backend as "wasm" | "cpu" | "webgpu" } : {},
-  );
-  console.log(`backend ${choice.backend} (${choice.reason})`);
-  const budget: FinetuneBudget = {
-    steps: num("steps", values.steps, d.steps),
-    batch: num("batch", values.batch, d.batch),
-    lr: num("lr", values.lr, d.lr),
-    warmupSteps: d.warmupSteps,
-    evalEvery: num("eval-every", values["eval-every"], d.evalEvery),
-    taskFraction: d.taskFraction,
-  };
-  const plan = evaluationPlan(
-    preset,
-    values["per-cell"] ? { perCell: num("per-cell", values["per-cell"], 8) } : {},
-  );
-  return await runRetrofit({
+  const o: RetrofitRunOptions = {
     preset,
     base: values.base ?? `assets/checkpoints/${preset}/model.safetensors`,
     options,
     seeds,
+    mitigations: values.mitigate
+      ? listFlag("mitigate", values.mitigate, (m) => {
+        parseVariantLabel(m);
+        return m;
+      })
+      : [],
     budget,
-    threshold: num("threshold", values.threshold, d.threshold),
-    plan,
-    workDir: values.work ?? `build/retrofit/${preset}`,
-    outDir: values.out ?? resultsDir(preset, "."),
+    threshold: optionalNumber("threshold", values.threshold, d.threshold, { min: 0, max: 1 }),
+    plan: evaluationPlan(preset),
+    ws,
     commit: await gitCommit(),
     command: `deno task retrofit ${argv.join(" ")}`.trim(),
-    maxSteps: values["max-steps"] ? num("max-steps", values["max-steps"], 0) : undefined,
+  };
+  const jobs = numberFlag("jobs", values.jobs!, { min: 1, max: 8, integer: true });
+  if (jobs > 1 && !values.task) {
+    await schedule(o, argv.filter((a) => a !== "--land"), jobs, values.land!);
+    return undefined;
+  }
+  const choice = await initBackend(
+    values.backend
+      ? { backend: choiceFlag("backend", values.backend, ["wasm", "cpu", "webgpu"] as const) }
+      : {},
+  );
+  console.log(`backend ${choice.backend} (${choice.reason})`);
+  return await runRetrofit({
+    ...o,
+    backend: choice.backend,
+    tasks: values.task ? [values.task] : undefined,
   });
 }
 

@@ -16,6 +16,7 @@ import { type ModelConfig, modelConfig } from "../model/config.ts";
 import { Decoder } from "../model/decoder.ts";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { fmtTime } from "../util/time.ts";
 import { AdamW, clipByGlobalNorm } from "./adamw.ts";
 import { learningRate } from "./schedule.ts";
 import { mixtureBatch } from "./mixture.ts";
@@ -44,6 +45,12 @@ export interface TrainOptions {
   /** Digit-only one-string copy rows (see mixture.ts). */
   copyDigits?: boolean;
   answerWeight?: number;
+  /**
+   * From this step on, train on rows of `shortSeqLen` with the batch scaled so that every step
+   * keeps the same tokens (the short-replay mitigation: same steps, tokens, schedule, optimizer).
+   */
+  shortFrom?: number;
+  shortSeqLen?: number;
   /** Passkey wordings of task rows (see mixture.ts; default "canonical"). */
   wordingSet?: WordingSet;
   outDir: string;
@@ -86,12 +93,6 @@ export function latestPath(outDir: string): string {
   return `${outDir}/latest.safetensors`;
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
-}
-
 /** The fields of the options that define the result (a resume must agree on them). */
 function runSignature(
   o: TrainOptions,
@@ -116,6 +117,7 @@ function runSignature(
     ...(o.copyMaxDistance === undefined ? {} : { copyMaxDistance: o.copyMaxDistance }),
     ...(o.copyDigits ? { copyDigits: true } : {}),
     ...(o.wordingSet && o.wordingSet !== "canonical" ? { wordingSet: o.wordingSet } : {}),
+    ...(o.shortFrom === undefined ? {} : { shortFrom: o.shortFrom, shortSeqLen: o.shortSeqLen }),
     answerWeight: o.answerWeight ?? 4,
     initFrom: o.initFrom ?? null,
   };
@@ -133,6 +135,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const config = o.config ?? modelConfig(o.preset);
   const seqLen = o.seqLen ?? config.contextLength;
   const sig = runSignature(o, config, seqLen);
+  const short = shortShape(o, seqLen);
   const corpus = o.corpus ?? await loadCorpus();
   const ckptEvery = o.checkpointEvery ?? 100;
   const logEvery = o.logEvery ?? 10;
@@ -213,9 +216,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let step = start;
   const stopAt = Math.min(o.steps, o.stopAfter ?? o.steps);
   for (; step < stopAt; step++) {
+    const shape = short && step >= short.from ? short : { batch: o.batch, seqLen };
     const batch = mixtureBatch(corpus.train, {
-      batch: o.batch,
-      seqLen,
+      batch: shape.batch,
+      seqLen: shape.seqLen,
       seed: sig.seed as number,
       taskFraction: sig.taskFraction as number,
       copyFraction: sig.copyFraction as number,
@@ -225,8 +229,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       wordingSet: sig.wordingSet as WordingSet | undefined,
     }, step);
     const lr = learningRate(step, schedule);
-    const tokens = tf.tensor2d(batch.tokens, [o.batch, seqLen + 1], "int32");
-    const weights = tf.tensor2d(batch.weights, [o.batch, seqLen]);
+    const tokens = tf.tensor2d(batch.tokens, [shape.batch, shape.seqLen + 1], "int32");
+    const weights = tf.tensor2d(batch.weights, [shape.batch, shape.seqLen]);
     const { value, grads } = tf.variableGrads(() => model.loss(tokens, weights), vars);
     const named = new Map<string, tf.Tensor>();
     for (const [vn, g] of Object.entries(grads)) named.set(byVarName.get(vn)!, g);
@@ -262,6 +266,22 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   await checkpoint(step);
   return { model, config, stepsDone: step, curve, elapsedS: elapsed(), resumedFrom: start };
+}
+
+/** The short-replay shape, validated: rows of shortSeqLen, batch scaled to the same tokens. */
+function shortShape(
+  o: TrainOptions,
+  seqLen: number,
+): { from: number; batch: number; seqLen: number } | null {
+  if (o.shortFrom === undefined) return null;
+  if (!Number.isInteger(o.shortFrom) || o.shortFrom < 0 || o.shortFrom > o.steps) {
+    throw new RangeError(`shortFrom must be an integer in [0, ${o.steps}]; got ${o.shortFrom}`);
+  }
+  const s = o.shortSeqLen;
+  if (!Number.isInteger(s) || s! < 2 || seqLen % s! !== 0) {
+    throw new RangeError(`shortSeqLen must be an integer >= 2 that divides ${seqLen}; got ${s}`);
+  }
+  return { from: o.shortFrom, batch: o.batch * (seqLen / s!), seqLen: s! };
 }
 
 async function writeCurve(path: string, rows: CurveRow[]): Promise<void> {

@@ -1,0 +1,199 @@
+/**
+ * Builds the tidy tables of an experiment from its committed records (workspace.ts), so they can
+ * be rebuilt at any time from what is in the repository: `metrics.csv`, `samples.csv` and
+ * `run.json` (schema: src/eval/results.ts). While records are missing the files are named
+ * `*.partial.*`, so a partial experiment never poses as done.
+ *
+ * Step 0 and the base model are evaluated once; their rows appear once (seed 0), never copied to
+ * every seed. Steps-to-threshold is computed per seed on the probe examples shared by every
+ * budget; a seed that never reaches the threshold is censored (empty value, `censored=1`).
+ *
+ * @example
+ * ```ts
+ * const out = await assembleTables(ws, { options: ["rope", "yarn"], seeds: [0, 1], threshold: 0.5 });
+ * out.complete; // false until every record exists
+ * ```
+ * @module
+ */
+import {
+  formatMetricsCsv,
+  formatSamplesCsv,
+  type MetricRow,
+  type SampleRow,
+} from "../eval/results.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { writeJson } from "../util/files.ts";
+import type { RetrofitWorkspace, RunRecord, StoredRow } from "./workspace.ts";
+
+/** What the tables should hold. */
+export interface AssembleOptions {
+  options: readonly string[];
+  /** Mitigation variants (`option+variant`), run for every seed; their step 0 is the option's. */
+  variants?: readonly string[];
+  seeds: readonly number[];
+  /** Long-range retrieval accuracy that counts as "reached" for steps-to-threshold. */
+  threshold: number;
+  /** Examples of the long band read at every budget (the probe's: the first ones). */
+  thresholdExamples: number;
+  /** Extra fields for run.json (budget, plan, preset, base). */
+  run: Record<string, unknown>;
+}
+
+/** What {@link assembleTables} returns. */
+export interface AssembleResult {
+  complete: boolean;
+  missing: string[];
+  metrics: MetricRow[];
+  samples: SampleRow[];
+  metricsPath: string;
+}
+
+function rowsOf(option: string, seed: number, rows: readonly StoredRow[]) {
+  const metrics: MetricRow[] = [];
+  const samples: SampleRow[] = [];
+  for (const r of rows) {
+    metrics.push({
+      option,
+      seed,
+      step: r.step,
+      metric: r.metric,
+      setting: r.setting,
+      value: r.value,
+      n: r.n,
+      commit: r.commit,
+      command: r.command,
+    });
+    r.samples?.forEach((value, sample) =>
+      samples.push({
+        option,
+        seed,
+        step: r.step,
+        metric: r.metric,
+        setting: r.setting,
+        sample,
+        value,
+        offset: r.offsets?.[sample] ?? null,
+        wording: r.wordings?.[sample] ?? "",
+      })
+    );
+  }
+  return { metrics, samples };
+}
+
+/**
+ * First budget (step 0 included) at which the long band's first `k` examples reach `threshold`;
+ * null when none does (censored at the last budget).
+ */
+export function stepsToThreshold(
+  rows: readonly StoredRow[],
+  threshold: number,
+  k: number,
+): number | null {
+  const steps = [...new Set(rows.map((r) => r.step))].sort((a, b) => a - b);
+  for (const s of steps) {
+    const r = rows.find((x) => x.step === s && x.metric === "long_retrieval_acc");
+    const xs = r?.samples?.slice(0, k);
+    if (xs?.length && xs.reduce((a, b) => a + b, 0) / xs.length >= threshold) return s;
+  }
+  return null;
+}
+
+/** Assembles and writes the tables (atomically); see the module note. */
+export async function assembleTables(
+  ws: RetrofitWorkspace,
+  o: AssembleOptions,
+): Promise<AssembleResult> {
+  const missing: string[] = [];
+  const metrics: MetricRow[] = [];
+  const samples: SampleRow[] = [];
+  const add = (option: string, seed: number, rows: readonly StoredRow[]) => {
+    const r = rowsOf(option, seed, rows);
+    metrics.push(...r.metrics);
+    samples.push(...r.samples);
+  };
+  const load = async (path: string, what: string): Promise<RunRecord | undefined> => {
+    const rec = await ws.read(path);
+    if (!rec) missing.push(what);
+    return rec;
+  };
+  const records: RunRecord[] = [];
+  const base = await load(ws.basePath(), "base");
+  if (base) add("base", 0, base.rows), records.push(base);
+  for (const id of o.options) {
+    const zero = await load(ws.step0Path(id), `${id} step 0`);
+    if (zero) add(id, 0, zero.rows), records.push(zero);
+    for (const seed of o.seeds) {
+      const chunk = await load(ws.chunkPath(id, seed), `${id} seed ${seed}`);
+      if (!chunk) continue;
+      records.push(chunk);
+      add(id, seed, chunk.rows);
+      const last = chunk.rows.at(-1)!;
+      const reached = stepsToThreshold(
+        [...(zero?.rows ?? []), ...chunk.rows],
+        o.threshold,
+        o.thresholdExamples,
+      );
+      add(id, seed, [{
+        metric: "steps_to_threshold",
+        setting: `threshold=${o.threshold};examples=${o.thresholdExamples};censored=${
+          reached === null ? 1 : 0
+        }`,
+        value: reached,
+        n: 1,
+        step: last.step,
+        commit: last.commit,
+        command: last.command,
+      }]);
+    }
+  }
+  for (const label of o.variants ?? []) {
+    for (const seed of o.seeds) {
+      const chunk = await load(ws.chunkPath(label, seed), `${label} seed ${seed}`);
+      if (chunk) add(label, seed, chunk.rows), records.push(chunk);
+    }
+  }
+  const latency = await load(ws.latencyPath(), "latency");
+  if (latency) {
+    records.push(latency);
+    for (const r of latency.rows) {
+      const option = /option=([^;]+)/.exec(r.setting)![1];
+      add(option, 0, [{ ...r, setting: r.setting.replace(/;option=[^;]+/, "") }]);
+    }
+  }
+  const complete = missing.length === 0;
+  const suffix = complete ? "" : ".partial";
+  const metricsPath = `${ws.resultsDir}/metrics${suffix}.csv`;
+  await writeFileAtomic(metricsPath, formatMetricsCsv(metrics));
+  await writeFileAtomic(`${ws.resultsDir}/samples${suffix}.csv`, formatSamplesCsv(samples));
+  await writeJson(`${ws.resultsDir}/run${suffix}.json`, {
+    ...o.run,
+    options: o.options,
+    seeds: o.seeds,
+    threshold: o.threshold,
+    complete,
+    missing,
+    compute: computeSummary(records),
+  });
+  if (complete) {
+    for (const f of ["metrics.partial.csv", "samples.partial.csv", "run.partial.json"]) {
+      await Deno.remove(`${ws.resultsDir}/${f}`).catch(() => {});
+    }
+  }
+  return { complete, missing, metrics, samples, metricsPath };
+}
+
+/** Total wall seconds by kind of record and the machines they ran on. */
+export function computeSummary(records: readonly RunRecord[]): Record<string, unknown> {
+  const byKind: Record<string, number> = {};
+  for (const r of records) byKind[r.kind] = (byKind[r.kind] ?? 0) + r.seconds;
+  const total = Object.values(byKind).reduce((a, b) => a + b, 0);
+  return {
+    coreHours: Number((total / 3600).toFixed(2)),
+    secondsByKind: Object.fromEntries(
+      Object.entries(byKind).map(([k, v]) => [k, Math.round(v)]),
+    ),
+    note: "each record ran on one core (wasm is single-threaded); two ran side by side",
+    machines: [...new Set(records.map((r) => `${r.machine.cpu} (${r.machine.cores} cores)`))],
+    commits: [...new Set(records.map((r) => r.commit))],
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The commit that produced a result (recorded next to every results row).
+ *
+ * @example
+ * ```ts
+ * import { gitCommit } from "./git.ts";
+ * await gitCommit(); // "3dbb340..." or "unknown" outside a repository
+ * ```
+ * @module
+ */
+
+/** `git rev-parse HEAD` of the current folder's repository (or "unknown"). */
+export async function gitCommit(): Promise<string> {
+  try {
+    const out = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], stdout: "piped" })
+      .output();
+    return new TextDecoder().decode(out.stdout).trim() || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** True when tracked files under `paths` have uncommitted changes (results would misname code). */
+export async function isDirty(paths: readonly string[] = ["src"]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["status", "--porcelain", "--untracked-files=no", "--", ...paths],
+      stdout: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim() !== "";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Paired statistics (src/eval/paired.ts): intervals cover the truth, pairing removes the shared
+ * example difficulty, single-evaluation cells resample examples only, comparisons are hedged.
+ */
+import assert from "node:assert/strict";
+import { compareSentence, pairedDifference, pairedSummary } from "../src/eval/paired.ts";
+import type { SampleRow } from "../src/eval/results.ts";
+import { Rng } from "../src/data/rng.ts";
+import { testRng } from "./seeded.ts";
+
+/** Rows of a synthetic experiment: value = difficulty[example] + effect[option] + seed noise. */
+function synth(
+  rng: Rng,
+  o: { options: Record<string, number>; seeds: number; examples: number; difficulty: number },
+): SampleRow[] {
+  const diff = Array.from({ length: o.examples }, () => rng.normal() * o.difficulty);
+  const seedShift = Array.from({ length: o.seeds }, () => rng.normal() * 0.05);
+  const rows: SampleRow[] = [];
+  for (const [option, effect] of Object.entries(o.options)) {
+    for (let s = 0; s < o.seeds; s++) {
+      for (let i = 0; i < o.examples; i++) {
+        rows.push({
+          option,
+          seed: s,
+          step: 8,
+          metric: "near_bpb",
+          setting: "ctx=64",
+          sample: i,
+          value: 2 + diff[i] + effect + seedShift[s] + rng.normal() * 0.05,
+          offset: null,
+          wording: "",
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+Deno.test("paired difference: covers the true effect; pairing removes shared example difficulty", () => {
+  const rng = testRng("paired difference");
+  const rows = synth(rng, { options: { a: 0.1, b: 0 }, seeds: 5, examples: 60, difficulty: 1 });
+  const d = pairedDifference(rows, { metric: "near_bpb", step: 8, a: "a", b: "b", resamples: 800 });
+  assert.ok(d.low <= 0.1 && 0.1 <= d.high, `CI ${d.low}..${d.high} must cover 0.1`);
+  assert.ok(d.low > 0, "a large effect against small noise is told apart");
+  const s = pairedSummary(rows, { metric: "near_bpb", step: 8, resamples: 800 });
+  const a = s.get("a")!, b = s.get("b")!;
+  // Each option alone carries the example difficulty (sd 1 / sqrt(60)): much wider than the pair.
+  assert.ok(d.high - d.low < 0.5 * (a.high - a.low), "paired interval is narrower");
+  assert.ok(a.low < b.high, "the unpaired intervals overlap although the difference is clear");
+});
+
+Deno.test("paired difference: coverage of 95% intervals is near nominal (40 simulated experiments)", () => {
+  const rng = testRng("coverage");
+  let covered = 0;
+  const sims = 40;
+  for (let k = 0; k < sims; k++) {
+    const rows = synth(rng, {
+      options: { a: 0.03, b: 0 },
+      seeds: 5,
+      examples: 40,
+      difficulty: 0.5,
+    });
+    const d = pairedDifference(rows, {
+      metric: "near_bpb",
+      step: 8,
+      a: "a",
+      b: "b",
+      resamples: 300,
+      seed: k,
+    });
+    if (d.low <= 0.03 && 0.03 <= d.high) covered++;
+  }
+  // Binomial(40, 0.95): fewer than 33 covered happens with probability < 0.2%.
+  assert.ok(covered >= 33, `covered ${covered}/${sims}`);
+});
+
+Deno.test("a cell evaluated once (step 0) resamples examples only; counted once", () => {
+  const rows: SampleRow[] = [];
+  for (let i = 0; i < 10; i++) {
+    rows.push({
+      option: "yarn",
+      seed: 0,
+      step: 0,
+      metric: "long_retrieval_acc",
+      setting: "x",
+      sample: i,
+      value: i < 6 ? 1 : 0,
+      offset: 700 + i,
+      wording: "is:pass key",
+    });
+  }
+  const s = pairedSummary(rows, { metric: "long_retrieval_acc", step: 0, resamples: 2000 })
+    .get("yarn")!;
+  assert.equal(s.mean, 0.6);
+  assert.equal(s.seeds, 1);
+  assert.equal(s.examples, 10, "10 distinct examples, not 10 x seeds");
+  // Binomial-like spread of 6/10: the interval is wide (about 0.3 to 0.9).
+  assert.ok(s.low <= 0.35 && s.high >= 0.85, `${s.low}..${s.high}`);
+});
+
+Deno.test("paired statistics refuse options scored on different examples, and missing options", () => {
+  const rng = testRng("refuse");
+  const rows = synth(rng, { options: { a: 0, b: 0 }, seeds: 2, examples: 5, difficulty: 1 });
+  const short = rows.filter((r) => !(r.option === "b" && r.sample === 4));
+  assert.throws(
+    () => pairedDifference(short, { metric: "near_bpb", step: 8, a: "a", b: "b", resamples: 10 }),
+    /misses some examples/,
+  );
+  assert.throws(
+    () => pairedDifference(rows, { metric: "near_bpb", step: 8, a: "a", b: "zz", resamples: 10 }),
+    /no near_bpb samples for option "zz"/,
+  );
+});
+
+Deno.test("comparison sentences follow the interval: 'cannot be told apart' when it holds 0", () => {
+  const f = (x: number) => x.toFixed(2);
+  const o = { quantity: "long-range retrieval", higherIsBetter: true, format: f };
+  const tie = compareSentence("YaRN", "NTK", {
+    mean: 0.05,
+    low: -0.02,
+    high: 0.12,
+    seeds: 5,
+    examples: 100,
+  }, o);
+  assert.match(tie, /cannot be told apart/);
+  assert.doesNotMatch(tie, /ahead/);
+  const win = compareSentence("YaRN", "NTK", {
+    mean: 0.2,
+    low: 0.1,
+    high: 0.3,
+    seeds: 5,
+    examples: 100,
+  }, o);
+  assert.match(win, /YaRN is ahead of NTK/);
+  const lose = compareSentence("YaRN", "NTK", {
+    mean: -0.2,
+    low: -0.3,
+    high: -0.1,
+    seeds: 5,
+    examples: 100,
+  }, o);
+  assert.match(lose, /NTK is ahead of YaRN/);
+  const lowerBetter = compareSentence("A", "B", {
+    mean: 0.2,
+    low: 0.1,
+    high: 0.3,
+    seeds: 5,
+    examples: 9,
+  }, {
+    ...o,
+    higherIsBetter: false,
+  });
+  assert.match(lowerBetter, /B is ahead of A/);
+});
