@@ -21,8 +21,7 @@
  * @module
  */
 import type pl from "nodejs-polars";
-import { type MetricRow, type SampleRow, summarizeRows, type SummaryRow } from "../eval/results.ts";
-import { compareSentence, type Interval, pairedDifference, pairedSummary } from "../eval/paired.ts";
+import { summarizeRows, type SummaryRow } from "../eval/results.ts";
 import type { MitigationVariantId } from "../retrofit/mitigations.ts";
 import { RETROFITS } from "../retrofit/registry.ts";
 
