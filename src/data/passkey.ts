@@ -341,6 +341,12 @@ export function makePasskey(opts: RetrievalOptions & { wording?: Wording }): Ret
   return build("passkey", opts, w.needle, w.question, [], w.id);
 }
 
+/** Longest retrieval offset a wording allows in a prompt + answer of `length` bytes. */
+export function maximumOffset(wording: Wording, length: number): number {
+  const key = "0".repeat(KEY_DIGITS);
+  return length - KEY_DIGITS - wording.needle(key).indexOf(key);
+}
+
 /** Shortest retrieval offset a wording allows (key, needle tail, question). */
 export function minimumOffset(wording: Wording = CANONICAL_WORDING): number {
   const key = "0".repeat(KEY_DIGITS);

@@ -31,8 +31,10 @@ import type { Document } from "../data/corpus.ts";
 import {
   makeMultiKey,
   makePasskey,
+  maximumOffset,
   minimumOffset,
   type RetrievalExample,
+  type Wording,
   WORDING_SETS,
   type WordingSet,
 } from "../data/passkey.ts";
@@ -177,7 +179,11 @@ export function bandExamples(
   wordingSet: WordingSet,
   count: number,
 ): RetrievalExample[] {
-  const wordings = WORDING_SETS[wordingSet].filter((w) => minimumOffset(w) <= band.hi);
+  // A wording's offsets are clamped to what it allows in this prompt length.
+  const hiOf = (w: Wording) => Math.min(band.hi, maximumOffset(w, band.length));
+  const wordings = WORDING_SETS[wordingSet].filter((w) =>
+    Math.max(band.lo, minimumOffset(w)) <= hiOf(w)
+  );
   if (kind === "passkey" && !wordings.length) {
     throw new RangeError(`no ${wordingSet} wording fits the ${band.name} band (hi ${band.hi})`);
   }
@@ -192,7 +198,7 @@ export function bandExamples(
     }
     const wording = rng.pick(wordings);
     const lo = Math.max(band.lo, minimumOffset(wording));
-    const offset = lo + rng.int(band.hi - lo + 1);
+    const offset = lo + rng.int(hiOf(wording) - lo + 1);
     return makePasskey({ filler, length: band.length, offset, rng, wording });
   });
 }
