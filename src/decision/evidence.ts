@@ -113,8 +113,9 @@ export function compareOn(
 ): Comparison {
   const metric = c.metric as MetricName;
   const interval = pairedDifference(samples, { metric, step: "final", a, b, resamples });
-  const fmt = (x: number) =>
-    c.format === "percent" ? formatValue(x, "percent") : `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
+  // A constraint relative to the base is compared in its own units (bits/byte), not in percent.
+  const unit = c.relativeToBase ? " bits/byte" : c.format === "ratio" ? "x" : "";
+  const fmt = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}${unit}`;
   const sentence = compareSentence(`${title(a)} (\`${a}\`)`, `${title(b)} (\`${b}\`)`, interval, {
     quantity: c.label,
     higherIsBetter: c.kind === "min",
