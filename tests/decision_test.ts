@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { type MetricRow, writeMetrics } from "../src/eval/results.ts";
+import {
+  formatSamplesCsv,
+  type MetricRow,
+  type SampleRow,
+  writeMetrics,
+} from "../src/eval/results.ts";
 import { metricsFrame, summarize } from "../src/eval/results_frame.ts";
 import {
   decide,
@@ -53,34 +58,86 @@ function summary(specs: Record<string, Spec>, baseNear = 2.0) {
   return rows;
 }
 
-/** Raw metrics rows (3 seeds, two grid cells) for the same specs. */
+/**
+ * Raw metrics rows (3 seeds, the evidence protocol's band metrics) for the same specs, with the
+ * samples behind them (samples.csv): every example or window holds the spec's value, accuracies
+ * as round(p x n) ones, latency as equal rounds.
+ */
 function metricRows(specs: Record<string, Spec>, baseNear = 2.0): MetricRow[] {
+  return syntheticTables(specs, baseNear).metrics;
+}
+
+function syntheticTables(specs: Record<string, Spec>, baseNear = 2.0) {
   const c = { commit: "synthetic", command: "synthetic test table" };
-  const out: MetricRow[] = [
-    {
-      option: "base",
-      seed: 0,
-      step: 0,
-      metric: "near_bpb",
-      setting: "ctx=16",
-      value: baseNear,
-      n: 512,
-      ...c,
-    },
-  ];
+  const metrics: MetricRow[] = [];
+  const samples: SampleRow[] = [];
+  const add = (
+    option: string,
+    seed: number,
+    step: number,
+    metric: MetricRow["metric"],
+    setting: string,
+    value: number,
+    n: number,
+    acc: boolean,
+  ) => {
+    metrics.push({ option, seed, step, metric, setting, value, n, ...c });
+    const ones = Math.round(value * n);
+    for (let i = 0; i < n; i++) {
+      const v = acc ? (i < ones ? 1 : 0) : value;
+      samples.push({
+        option,
+        seed,
+        step,
+        metric,
+        setting,
+        sample: i,
+        value: v,
+        offset: null,
+        wording: "",
+      });
+    }
+  };
+  add("base", 0, 0, "near_bpb", "ctx=16", baseNear, 32, false);
+  add("base", 0, 0, "near_retrieval_acc", "ctx=82;offset=1..34;wording=training", 1, 24, true);
+  add("base", 0, 0, "long_retrieval_acc", "ctx=512;offset=160..480;wording=training", 0, 40, true);
   for (const [option, s] of Object.entries(specs)) {
     for (const seed of [0, 1, 2]) {
-      const r = (metric: MetricRow["metric"], setting: string, value: number, n: number) =>
-        out.push({ option, seed, step: 60, metric, setting, value, n, ...c });
-      r("near_bpb", "ctx=16", s.near, 512);
-      r("near_retrieval_acc", "offset=16", s.nearPk ?? 1, 24);
-      r("long_retrieval_acc", "ctx=256;depth=0.5", s.long, 40);
-      r("long_retrieval_acc", "ctx=512;depth=0.5", s.long, 40);
-      r("new_params", "", s.params, 1);
-      r("latency_ratio", "ctx=512", s.latency, 5);
+      add(option, seed, 60, "near_bpb", "ctx=16", s.near, 32, false);
+      add(
+        option,
+        seed,
+        60,
+        "near_retrieval_acc",
+        "ctx=82;offset=1..34;wording=training",
+        s.nearPk ?? 1,
+        24,
+        true,
+      );
+      add(
+        option,
+        seed,
+        60,
+        "long_retrieval_acc",
+        "ctx=512;offset=160..480;wording=training",
+        s.long,
+        40,
+        true,
+      );
+      metrics.push({
+        option,
+        seed,
+        step: 60,
+        metric: "new_params",
+        setting: "",
+        value: s.params,
+        n: 1,
+        ...c,
+      });
     }
+    add(option, 0, 0, "latency_ratio", "ctx=512", s.latency, 5, false);
   }
-  return out;
+  return { metrics, samples };
 }
 
 const ALL_GOOD: Record<string, Spec> = {
@@ -283,7 +340,9 @@ Deno.test("notebook 09 follows a synthetic results table in which another option
   const dir = await Deno.makeTempDir({ prefix: "decision-test-" });
   // ALiBi wins here; the tiny results (if any) would not give this.
   const specs = { ...ALL_GOOD, alibi: { near: 2.0, long: 0.99, params: 0, latency: 1.0 } };
-  await writeMetrics(join(dir, "metrics.csv"), metricRows(specs));
+  const tables = syntheticTables(specs);
+  await writeMetrics(join(dir, "metrics.csv"), tables.metrics);
+  await Deno.writeTextFile(join(dir, "samples.csv"), formatSamplesCsv(tables.samples));
   await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify({ preset: "tiny" }));
   const inputs = await loadDecisionInputs({ dir });
   assert.equal(inputs.commands[0], "synthetic test table");
@@ -300,7 +359,9 @@ Deno.test("notebook 09 follows a synthetic results table in which another option
   assert.equal(out.code, 0, stderr.slice(-3000));
   assert.match(stdout, /Recommendation \(tiny preset\): ALiBi \(`alibi`\)/);
   assert.match(stdout, /synthetic test table/);
-  assert.doesNotMatch(stdout, /Recommendation[^\n]*`yarn`/);
+  assert.doesNotMatch(stdout, /Recommendation \(tiny preset\): YaRN/);
+  // The paired margin over the runner-up comes from samples.csv.
+  assert.match(stdout, /paired margin over the runner-up `yarn` on long-range retrieval/);
   await Deno.remove(dir, { recursive: true });
 });
 

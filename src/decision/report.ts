@@ -637,17 +637,25 @@ export function t5Facts(L0: number, target: number, multiples = [2.5, 3, 5, 7, 7
   const where = offsets.map((o) => `${o.multiple} L0 = ${o.offset} in bucket ${o.bucket}`).join(
     ", ",
   );
+  const pairOf = (a: number, b: number) => {
+    const [x, y] = [offsets.find((o) => o.multiple === a), offsets.find((o) => o.multiple === b)];
+    if (!x || !y) return "";
+    return x.bucket === y.bucket
+      ? ` ${a} L0 and ${b} L0 share bucket ${x.bucket}: T5 cannot tell them apart by position.`
+      : ` ${a} L0 (bucket ${x.bucket}) and ${b} L0 (bucket ${y.bucket}) get separate biases: ` +
+        `T5 can tell them apart by position.`;
+  };
   const sentence = `With ${opts.numBuckets} causal buckets and maxDistance ${target}: ${where}. ` +
     `Only offsets >= ${lastBucketStart.toLocaleString("en-US")} (${
       (lastBucketStart / L0).toFixed(2)
     } L0) share the last bucket; ` +
     (shared.length
-      ? `so T5 cannot tell ${
-        shared.map((g) => g.map((m) => `${m} L0`).join(" from ")).join(", nor ")
-      } ` +
-        `apart by position, while offsets in different buckets keep separate biases.`
-      : `so every pair of these offsets has separate biases: T5 can tell them apart by position, ` +
-        `though the buckets grow logarithmically (one bias for hundreds of offsets).`);
+      ? `offsets within one bucket share a bias (here ${
+        shared.map((g) => g.map((m) => `${m} L0`).join(" and ")).join("; ")
+      }).`
+      : `every pair of these offsets has separate biases, though one bias covers hundreds of ` +
+        `offsets.`) +
+    pairOf(3, 7);
   return { opts, offsets, lastBucketStart, sentence };
 }
 
@@ -709,4 +717,19 @@ export function decisionCandidates(
     else candidates.push(option);
   }
   return { candidates, excluded };
+}
+
+/**
+ * The rule restricted to the constraints whose metric the results hold for some option (a
+ * partial experiment has no latency until its last record); `pending` names the others.
+ */
+export function availableRule(
+  metrics: readonly MetricRow[],
+  rule: DecisionRule = DECISION_RULE,
+): { rule: DecisionRule; pending: Constraint[] } {
+  const has = (c: Constraint) => metrics.some((r) => r.option !== "base" && r.metric === c.metric);
+  const pending = rule.constraints.filter((c) => !has(c));
+  const constraints = rule.constraints.filter(has);
+  const rankBy = constraints.some((c) => c.id === rule.rankBy) ? rule.rankBy : constraints[0]?.id;
+  return { rule: { constraints, rankBy: rankBy ?? rule.rankBy }, pending };
 }
