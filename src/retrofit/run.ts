@@ -47,7 +47,8 @@ export type { FinetuneBudget } from "./phases.ts";
 export { gitCommit } from "../util/git.ts";
 
 /**
- * Per-preset budget curves and retrieval thresholds, fixed before the runs. The course curve
+ * Per-preset budget curves and retrieval thresholds, fixed before the runs. The fine-tune's task
+ * rows use the wordings the preset's base model was pretrained on (course: the `varied` set). The course curve
  * spans 8x (16 -> 128 steps of one 2,048-byte sequence); the learning rate is constant after
  * warmup so every budget is a valid shorter fine-tune.
  */
@@ -69,7 +70,7 @@ export const FINETUNE_DEFAULTS: Record<string, FinetuneBudget & { threshold: num
     lr: 5e-4,
     warmupSteps: 8,
     taskFraction: 0.5,
-    wordingSet: "training",
+    wordingSet: "varied",
     threshold: 0.5,
   },
   full: {
@@ -79,7 +80,7 @@ export const FINETUNE_DEFAULTS: Record<string, FinetuneBudget & { threshold: num
     lr: 2e-5,
     warmupSteps: 20,
     taskFraction: 0.5,
-    wordingSet: "training",
+    wordingSet: "varied",
     threshold: 0.8,
   },
 };
