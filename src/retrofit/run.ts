@@ -119,9 +119,14 @@ export function taskList(
   seeds: readonly number[],
   mitigations: readonly string[] = [],
 ): Task[] {
+  // rope's step 0 is the base model itself: last among the step-0 tasks, it reuses the base record.
+  const step0 = [
+    ...options.filter((id) => id !== "rope"),
+    ...options.filter((id) => id === "rope"),
+  ];
   return [
     "base",
-    ...options.map((id) => `step0:${id}`),
+    ...step0.map((id) => `step0:${id}`),
     ...seeds.flatMap((s) => options.map((id) => `chunk:${id}:${s}`)),
     ...seeds.flatMap((s) =>
       mitigations.map((m) => {
@@ -192,6 +197,28 @@ export async function assemble(o: RetrofitRunOptions): Promise<AssembleResult> {
   });
 }
 
+/**
+ * A detached git worktree of the current commit under build/frozen/, with this checkout's
+ * node_modules linked in: children run their code from it, so editing src/ while an experiment
+ * runs cannot change what later units run, and every record names the commit that ran it.
+ */
+async function frozenSnapshot(root: string, commit: string): Promise<string> {
+  const dir = `${root}/build/frozen/${commit.slice(0, 12)}`;
+  if (!(await Deno.stat(dir).then(() => true, () => false))) {
+    const out = await new Deno.Command("git", {
+      args: ["worktree", "add", "--detach", dir, commit],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`git worktree add ${dir} failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
+  }
+  return dir;
+}
+
 /** Runs pending tasks in child processes, `jobs` at a time; latency last, alone. */
 async function schedule(
   o: RetrofitRunOptions,
@@ -199,6 +226,9 @@ async function schedule(
   jobs: number,
   land: boolean,
 ): Promise<void> {
+  const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+  const frozen = await frozenSnapshot(root, o.commit);
+  console.log(`children run the code of ${o.commit.slice(0, 12)} from ${frozen}`);
   const pending: Task[] = [];
   for (const t of taskList(o.options, o.seeds, o.mitigations)) {
     if (!(await isDone(o.ws, t))) pending.push(t);
@@ -209,8 +239,25 @@ async function schedule(
   let done = 0, failed = 0;
   const child = async (task: Task) => {
     const started = performance.now();
-    const args = ["run", "-A", new URL(import.meta.url).pathname, ...argv, "--task", task];
-    const p = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).spawn();
+    const args = [
+      "run",
+      "-A",
+      `${frozen}/src/retrofit/run.ts`,
+      ...argv,
+      "--root",
+      root,
+      "--commit",
+      o.commit,
+      "--task",
+      task,
+    ];
+    const p = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .spawn();
     const tail: string[] = [];
     const pump = async (s: ReadableStream<Uint8Array>) => {
       for await (const l of s.pipeThrough(new TextDecoderStream()).pipeThrough(lines())) {
@@ -302,6 +349,16 @@ async function landRecords(o: RetrofitRunOptions, task: Task): Promise<void> {
   console.error(`could not commit the records of ${task}; they are on disk, commit them by hand`);
 }
 
+/** The command line as a reader would type it: without the scheduler's internal flags. */
+function commandArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--root" || argv[i] === "--commit") i++;
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 /** Parses the command line and runs the experiment. */
 export async function main(argv: string[]): Promise<AssembleResult | undefined> {
   const { values } = parseArgs({
@@ -323,6 +380,9 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
       jobs: { type: "string", default: "1" },
       land: { type: "boolean", default: false },
       "allow-dirty": { type: "boolean", default: false },
+      // Set by the scheduler for its children (they run from a frozen snapshot of the commit).
+      root: { type: "string" },
+      commit: { type: "string" },
       backend: { type: "string" },
     },
   });
@@ -353,10 +413,11 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
   };
   const resultsDir = values.out;
   const ws = new RetrofitWorkspace(preset, {
+    ...(values.root ? { root: values.root } : {}),
     ...(resultsDir ? { resultsDir, shipDir: `${resultsDir}/retrofits` } : {}),
     ...(values.work ? { workDir: values.work } : {}),
   });
-  if (!values["allow-dirty"] && await isDirty(["src"])) {
+  if (!values.commit && !values["allow-dirty"] && await isDirty(["src"])) {
     throw new Error(
       "src/ has uncommitted changes: results rows would name a commit that is not the code that " +
         "made them; commit first (or pass --allow-dirty for a throwaway run)",
@@ -377,8 +438,8 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
     threshold: optionalNumber("threshold", values.threshold, d.threshold, { min: 0, max: 1 }),
     plan: evaluationPlan(preset),
     ws,
-    commit: await gitCommit(),
-    command: `deno task retrofit ${argv.join(" ")}`.trim(),
+    commit: values.commit ?? await gitCommit(),
+    command: `deno task retrofit ${commandArgs(argv).join(" ")}`.trim(),
   };
   const jobs = numberFlag("jobs", values.jobs!, { min: 1, max: 8, integer: true });
   if (jobs > 1 && !values.task) {
