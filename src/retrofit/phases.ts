@@ -188,12 +188,20 @@ export async function fineTunePhase(
   const changes = variant
     ? MITIGATIONS[variant].train({ steps: b.steps, contextLength: ctx.base.config.contextLength })
     : {};
-  const dir = ctx.ws.trainDir(label, seed);
+  // In-progress work is keyed by the base checkpoint; its budget and plan must match (below).
+  const dir = `${ctx.ws.trainDir(label, seed)}/${ctx.baseSha256.slice(0, 12)}`;
   const conv = convert(id, ctx.base.config, ctx.base.weights, { targetLength: ctx.targetLength });
   const initPath = `${dir}/init.safetensors`;
   if (!(await exists(initPath))) await saveCheckpoint(initPath, conv.config, conv.weights);
-  const progress = (await readJson<{ rows: StoredRow[]; seconds: number }>(`${dir}/evals.json`)) ??
-    { rows: [], seconds: 0 };
+  const key = JSON.stringify({ budget: b, plan: ctx.plan, changes });
+  const progress = (await readJson<{ rows: StoredRow[]; seconds: number; key: string }>(
+    `${dir}/evals.json`,
+  )) ?? { rows: [], seconds: 0, key };
+  if (progress.key !== key) {
+    throw new RangeError(
+      `${dir} holds a run with another budget or evaluation plan; delete it to start over`,
+    );
+  }
   const t0 = performance.now() - progress.seconds * 1000;
   const prefix = `[${label} seed ${seed}]`;
   for (const s of b.evalAt) {
