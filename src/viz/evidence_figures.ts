@@ -178,7 +178,11 @@ export function thresholdFigure(
   const cats = ["0", ...budgets.map(String), `not by ${last}`];
   const reached = rows.filter((r) => !r.censored);
   const censored = rows.filter((r) => r.censored);
-  const jitter = (r: ThresholdRow) => r.option;
+  // One row per option, seeds spread around it so every censored seed stays visible.
+  const opts = [...new Set(rows.map((r) => r.option))];
+  const seeds = [...new Set(rows.map((r) => r.seed))].sort((a, b) => a - b);
+  const jitter = (r: ThresholdRow) =>
+    opts.indexOf(r.option) + 0.6 * ((seeds.indexOf(r.seed) + 0.5) / seeds.length - 0.5);
   return figure([
     {
       type: "scatter",
@@ -206,10 +210,10 @@ export function thresholdFigure(
         type: "category",
         categoryorder: "array",
         categoryarray: cats,
+        range: [-0.5, cats.length - 0.5],
         title: { text: "fine-tune steps" },
       },
-      yaxis: { type: "category" },
-      scattermode: "group",
+      yaxis: { tickvals: opts.map((_, i) => i), ticktext: opts, range: [-0.6, opts.length - 0.4] },
     },
   });
 }
