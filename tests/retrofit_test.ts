@@ -312,9 +312,12 @@ Deno.test("mitigation variant differs from its control in one thing: same losses
     log: () => {},
   });
   assert.equal(r.complete, true, r.missing.join(", "));
-  const curve = async (label: string) =>
-    (await Deno.readTextFile(`${dir}/work/${label}/seed0/curve.csv`)).trim().split("\n").slice(1)
-      .map((l) => Number(l.split(",")[1]));
+  const curve = async (label: string) => {
+    const runDir = `${dir}/work/${label}/seed0`;
+    const [keyed] = await Array.fromAsync(Deno.readDir(runDir)); // one folder per base checkpoint
+    return (await Deno.readTextFile(`${runDir}/${keyed.name}/curve.csv`)).trim().split("\n")
+      .slice(1).map((l) => Number(l.split(",")[1]));
+  };
   const control = await curve("yarn"), variant = await curve("yarn+short_replay");
   assert.equal(control.length, 4);
   // short_replay starts at step round(0.75 x 4) = 3: steps 1-3 see the same data, step 4 differs.

@@ -417,7 +417,10 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
     ...(resultsDir ? { resultsDir, shipDir: `${resultsDir}/retrofits` } : {}),
     ...(values.work ? { workDir: values.work } : {}),
   });
-  if (!values.commit && !values["allow-dirty"] && await isDirty(["src"])) {
+  const jobs = numberFlag("jobs", values.jobs!, { min: 1, max: 8, integer: true });
+  // Scheduled children run a frozen snapshot of the commit; an in-process run runs the tree.
+  const inProcess = jobs === 1 || values.task !== undefined;
+  if (inProcess && !values.commit && !values["allow-dirty"] && await isDirty(["src"])) {
     throw new Error(
       "src/ has uncommitted changes: results rows would name a commit that is not the code that " +
         "made them; commit first (or pass --allow-dirty for a throwaway run)",
@@ -441,8 +444,7 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
     commit: values.commit ?? await gitCommit(),
     command: `deno task retrofit ${commandArgs(argv).join(" ")}`.trim(),
   };
-  const jobs = numberFlag("jobs", values.jobs!, { min: 1, max: 8, integer: true });
-  if (jobs > 1 && !values.task) {
+  if (!inProcess) {
     await schedule(o, argv.filter((a) => a !== "--land"), jobs, values.land!);
     return undefined;
   }
