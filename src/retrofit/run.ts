@@ -273,8 +273,8 @@ async function schedule(
       console.error(`task ${task} FAILED (exit ${status.code}):\n  ${tail.join("\n  ")}`);
       return;
     }
-    done++;
-    const rate = (performance.now() - t0) / 1000 / done;
+    if (task !== "latency") done++;
+    const rate = (performance.now() - t0) / 1000 / Math.max(1, done);
     console.log(
       `task ${task} done in ${fmtTime(secs)}; ${done}/${work.length} done, ETA ${
         fmtTime(rate * (work.length - done))
