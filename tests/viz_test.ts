@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { figure, figureBundle, showMarkdown, tableBundle } from "../src/viz/mod.ts";
+import { figure, figureBundle, mergeLayout, showMarkdown, tableBundle } from "../src/viz/mod.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
 
 Deno.test("figureBundle carries plotly JSON and a real PNG rendered by chromium", async () => {
@@ -55,4 +55,24 @@ Deno.test("encodeBase64 matches btoa, also past the chunk size", () => {
   for (const b of bytes) s += String.fromCharCode(b);
   assert.equal(encodeBase64(bytes), btoa(s));
   assert.equal(encodeBase64(new Uint8Array([104, 105])), "aGk=");
+});
+
+Deno.test("figure merges layout deeply: extra axis keys keep the axis titles", () => {
+  const fig = figure([{ y: [1] }], {
+    title: "t",
+    xTitle: "offset",
+    yTitle: "score",
+    yLog: true,
+    layout: { xaxis: { range: [0, 5] }, yaxis: { dtick: 1 }, barmode: "overlay" },
+  });
+  const layout = fig.layout as Record<string, Record<string, unknown>>;
+  assert.deepEqual(layout.xaxis.title, { text: "offset" });
+  assert.deepEqual(layout.xaxis.range, [0, 5]);
+  assert.deepEqual(layout.yaxis.title, { text: "score" });
+  assert.equal(layout.yaxis.type, "log");
+  assert.equal(layout.yaxis.dtick, 1);
+  assert.equal(layout.barmode, "overlay");
+  assert.deepEqual(mergeLayout({ a: { b: 1, c: [1] } }, { a: { c: [2] } }), {
+    a: { b: 1, c: [2] },
+  });
 });

@@ -8,7 +8,13 @@
  * ```
  * @module
  */
-export { figure, type FigureOptions, type PlotlyFigure, type PlotlyTrace } from "./figure.ts";
+export {
+  figure,
+  type FigureOptions,
+  mergeLayout,
+  type PlotlyFigure,
+  type PlotlyTrace,
+} from "./figure.ts";
 export {
   figureBundle,
   type Row,
