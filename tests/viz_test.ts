@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { figure, figureBundle, mergeLayout, showMarkdown, tableBundle } from "../src/viz/mod.ts";
+import {
+  decorate,
+  figure,
+  figureBundle,
+  heatmaps,
+  line,
+  mergeLayout,
+  showMarkdown,
+  tableBundle,
+  vline,
+  xBand,
+} from "../src/viz/mod.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
 
 Deno.test("figureBundle carries plotly JSON and a real PNG rendered by chromium", async () => {
@@ -75,4 +86,27 @@ Deno.test("figure merges layout deeply: extra axis keys keep the axis titles", (
   assert.deepEqual(mergeLayout({ a: { b: 1, c: [1] } }, { a: { c: [2] } }), {
     a: { b: 1, c: [2] },
   });
+});
+
+Deno.test("tableBundle shows a dash, not NaN or a blank, for a missing number", () => {
+  const text = tableBundle([{ a: NaN, b: null, c: 1 }])["text/plain"] as string;
+  assert.doesNotMatch(text, /NaN/);
+  assert.equal(text.split("\n")[2].replace(/\s+/g, " ").trim(), "\u2014 \u2014 1");
+});
+
+Deno.test("chart helpers: lines with gaps, bands, heatmaps with their own colour bars", () => {
+  const t = line("a", [0, 1, 2], [1, NaN, 3], { dash: "dot" });
+  assert.deepEqual(t.y, [1, null, 3]);
+  assert.throws(() => line("b", [0], [1, 2]), /x and y must have the same length/);
+  const layout = decorate([xBand(2, 5, "far"), vline(1, "L0")]);
+  assert.equal((layout.shapes as unknown[]).length, 2);
+  assert.equal((layout.annotations as unknown[]).length, 2);
+  const fig = heatmaps([{ title: "p", z: [[1]] }, { title: "q", z: [[0.001]] }], { title: "h" });
+  assert.equal(fig.data.length, 2);
+  assert.notEqual(
+    (fig.data[0].colorbar as { x: number }).x,
+    (fig.data[1].colorbar as { x: number }).x,
+  );
+  assert.equal(fig.data[1].xaxis, "x2");
+  assert.throws(() => heatmaps([]), /panels must hold 1 to 4 heatmaps; got 0/);
 });

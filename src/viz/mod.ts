@@ -25,3 +25,15 @@ export {
   tableBundle,
 } from "./display.ts";
 export { findChromium, renderPlotlyPng } from "./png.ts";
+export {
+  bars,
+  decorate,
+  type Decoration,
+  type HeatmapPanel,
+  heatmaps,
+  hline,
+  line,
+  type TraceStyle,
+  vline,
+  xBand,
+} from "./charts.ts";
