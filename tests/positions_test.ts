@@ -537,3 +537,28 @@ Deno.test("validation: t5", () => {
     /numHeads must be an integer >= 1; got 0/,
   );
 });
+
+Deno.test("arcOvershoot: ratio past the trained arc, NaN for pairs that turned in training", async () => {
+  const { arcOvershoot, ropeInvFreq } = await import("../src/positions/rope.ts");
+  const base = ropeInvFreq(32, 10000, { type: "default" }).invFreq;
+  const pi = ropeInvFreq(32, 10000, { type: "linear", factor: 8 }).invFreq;
+  const rope = arcOvershoot({
+    trainedInvFreq: base,
+    trainedLength: 256,
+    invFreq: base,
+    length: 2048,
+  });
+  assert.ok(Number.isNaN(rope[0]), "pair 0 turned 40 times in training");
+  assert.ok(Math.abs(rope[15] - 8) < 1e-9);
+  const interp = arcOvershoot({
+    trainedInvFreq: base,
+    trainedLength: 256,
+    invFreq: pi,
+    length: 2048,
+  });
+  assert.ok(Math.abs(interp[15] - 1) < 1e-6, "PI lands exactly on the trained arc");
+  assert.throws(
+    () => arcOvershoot({ trainedInvFreq: base, trainedLength: 0, invFreq: base, length: 2 }),
+    /trainedLength/,
+  );
+});

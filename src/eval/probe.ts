@@ -16,12 +16,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
+import { loadCorpus } from "../data/corpus.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { type ModelConfig, modelConfig } from "../model/config.ts";
 import { Decoder, initWeights, type Weights } from "../model/decoder.ts";
 import type { Preset } from "../model/presets.ts";
 import { alibiSlopes } from "../positions/alibi.ts";
 import { relativePositionBucket } from "../positions/t5.ts";
+import { convert } from "../retrofit/registry.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -186,6 +188,8 @@ export interface AttentionMapOptions {
   /** Key columns: the keys are summed into this many equal blocks (default 96). */
   cols?: number;
   bias?: (query: number, key: number) => number;
+  /** Distances [from, to] whose attention mass each kept row also reports (`farMass`). */
+  far?: { from: number; to: number };
 }
 
 /**
@@ -197,13 +201,14 @@ export function attentionMap(
   qk: CapturedQK,
   head: number,
   opts: AttentionMapOptions = {},
-): { map: number[][]; queries: number[]; blockSize: number } {
+): { map: number[][]; queries: number[]; blockSize: number; farMass: number[] } {
   const T = qk.tokens, d = qk.headDim;
   const rows = Math.min(opts.rows ?? 96, T), cols = Math.min(opts.cols ?? 96, T);
   if (!(rows >= 1 && cols >= 1)) throw new RangeError("rows and cols must be >= 1");
   const blockSize = Math.ceil(T / cols);
   const base = head * T * d;
   const queries = Array.from({ length: rows }, (_, r) => Math.round(((r + 1) / rows) * T) - 1);
+  const farMass: number[] = [];
   const map = queries.map((i) => {
     const logits = new Float64Array(i + 1);
     let max = -Infinity;
@@ -218,8 +223,111 @@ export function attentionMap(
     let total = 0;
     for (let j = 0; j <= i; j++) total += logits[j] = Math.exp(logits[j] - max);
     const row = new Array<number>(Math.ceil(T / blockSize)).fill(0);
-    for (let j = 0; j <= i; j++) row[Math.floor(j / blockSize)] += logits[j] / total;
+    let far = 0;
+    for (let j = 0; j <= i; j++) {
+      row[Math.floor(j / blockSize)] += logits[j] / total;
+      if (opts.far && i - j >= opts.far.from && i - j <= opts.far.to) far += logits[j] / total;
+    }
+    farMass.push(far);
     return row;
   });
-  return { map, queries, blockSize };
+  return { map, queries, blockSize, farMass };
+}
+
+/**
+ * `length` tokens of held-out text (documents concatenated in manifest order), the same bytes on
+ * every run: the probes read the base model on text it was not trained on.
+ */
+export async function heldOutTokens(length: number): Promise<Uint8Array> {
+  if (!Number.isInteger(length) || length < 1) {
+    throw new RangeError(`length must be an integer >= 1; got ${length}`);
+  }
+  const { heldOut } = await loadCorpus();
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (let d = 0; at < length; d = (d + 1) % heldOut.length) {
+    const bytes = heldOut[d].bytes.subarray(0, length - at);
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  return out;
+}
+
+/** One retrofit's attention map at step 0 (converted, not fine-tuned). */
+export interface RetrofitMap {
+  id: string;
+  map: number[][];
+  queries: number[];
+  blockSize: number;
+  /** Mean attention mass on keys `farFrom`..`farTo` back, over the kept queries that reach them. */
+  farMass: number;
+}
+
+/**
+ * A head's attention map under each retrofit in `ids` at step 0: the base weights converted by
+ * the retrofit registry, run on `tokens`, layer `layer`'s q/k read back, the head's probabilities
+ * computed with its positional bias. `farFrom`/`farTo` delimit the distances of `farMass`.
+ */
+export function retrofitMaps(
+  base: BaseModel,
+  tokens: ArrayLike<number>,
+  o: { ids: readonly string[]; layer: number; head: number; farFrom: number; farTo: number } & {
+    rows?: number;
+    cols?: number;
+  },
+): RetrofitMap[] {
+  return o.ids.map((id) => {
+    const conv = convert(id, base.config, base.weights, { targetLength: tokens.length });
+    const qk = captureQK(conv.config, conv.weights, tokens, o.layer);
+    const bias = positionalBias(conv.config, conv.weights, o.head);
+    const far = { from: o.farFrom, to: o.farTo };
+    const { map, queries, blockSize, farMass } = attentionMap(qk, o.head, { ...o, bias, far });
+    // the mean over the queries that can reach the far range at all
+    const reach = farMass.filter((_, r) => queries[r] >= o.farFrom);
+    const mean = reach.length ? reach.reduce((s, v) => s + v, 0) / reach.length : 0;
+    return { id, map, queries, blockSize, farMass: mean };
+  });
+}
+
+/** What a scaling does to a score curve, against the curve of the trained rotation. */
+export interface CurveStats {
+  /** RMS change of the score over offsets up to `near` (what the fine-tune must re-learn). */
+  nearChange: number;
+  /** Share of offsets in [farFrom, farTo] whose score lies outside the range the trained
+   * rotation produced for offsets below `trained` (logits the head never gave in training). */
+  farOutside: number;
+}
+
+/**
+ * Compares `curve` with `reference` (the trained rotation's curve) on the same `offsets`.
+ * `logitScale` (YaRN's temperature, (0.1 ln s + 1)^2) is divided out before the far-range check:
+ * multiplying every logit alike is deliberate and not a new score.
+ *
+ * @example
+ * ```ts
+ * curveStats(piCurve, ropeCurve, offsets, { near: 64, trained: 256, farFrom: 640, farTo: 1920 });
+ * ```
+ */
+export function curveStats(
+  curve: ArrayLike<number>,
+  reference: ArrayLike<number>,
+  offsets: readonly number[],
+  o: { near: number; trained: number; farFrom: number; farTo: number; logitScale?: number },
+): CurveStats {
+  if (curve.length !== offsets.length || reference.length !== offsets.length) {
+    throw new RangeError("curve, reference and offsets must have the same length");
+  }
+  let lo = Infinity, hi = -Infinity, sq = 0, nNear = 0, out = 0, nFar = 0;
+  offsets.forEach((d, j) => {
+    if (d < o.trained) [lo, hi] = [Math.min(lo, reference[j]), Math.max(hi, reference[j])];
+  });
+  offsets.forEach((d, j) => {
+    if (d <= o.near) [sq, nNear] = [sq + (curve[j] - reference[j]) ** 2, nNear + 1];
+    if (d >= o.farFrom && d <= o.farTo) {
+      nFar++;
+      const c = curve[j] / (o.logitScale ?? 1); // a uniform temperature is not a new score
+      if (c < lo || c > hi) out++;
+    }
+  });
+  return { nearChange: Math.sqrt(sq / Math.max(1, nNear)), farOutside: out / Math.max(1, nFar) };
 }

@@ -371,3 +371,36 @@ export function outOfDistributionDims(opts: {
   }
   return out;
 }
+
+/**
+ * How far past its trained arc each pair goes: the angle reached over `length` positions with
+ * `invFreq`, divided by the largest angle training reached (`trainedInvFreq` over
+ * `trainedLength`). Below 1: inside what training saw; 4: four times further. A pair that turned a
+ * full circle in training has seen every angle and gets NaN (no arc to overshoot).
+ *
+ * @example
+ * ```ts
+ * const base = ropeInvFreq(32, 10000, { type: "default" }).invFreq;
+ * arcOvershoot({ trainedInvFreq: base, trainedLength: 256, invFreq: base, length: 2048 })[15];
+ * // 8: plain extrapolation takes the slowest pair to 8x its trained arc
+ * ```
+ */
+export function arcOvershoot(opts: {
+  trainedInvFreq: ArrayLike<number>;
+  trainedLength: number;
+  invFreq: ArrayLike<number>;
+  length: number;
+}): Float64Array {
+  const { trainedInvFreq, trainedLength, invFreq, length } = opts;
+  requireInteger("trainedLength", trainedLength, 1);
+  requireInteger("length", length, 1);
+  if (trainedInvFreq.length !== invFreq.length) {
+    throw new RangeError(
+      `invFreq.length must equal trainedInvFreq.length (${trainedInvFreq.length}); got ${invFreq.length}`,
+    );
+  }
+  return Float64Array.from(invFreq, (f, i) => {
+    const seen = trainedInvFreq[i] * trainedLength;
+    return seen >= 2 * Math.PI ? NaN : (f * length) / seen;
+  });
+}
