@@ -211,7 +211,7 @@ export function heatmaps(
       reversescale: opts.reverse ?? false,
       ...(p.zmin !== undefined ? { zmin: p.zmin } : {}),
       ...(p.zmax !== undefined ? { zmax: p.zmax } : {}),
-      colorbar: { x: x0 + width + 0.005, len: 0.85, thickness: 12, title: { text: p.colorTitle } },
+      colorbar: { x: x0 + width * 0.83, len: 0.85, thickness: 10, title: { text: p.colorTitle } },
     });
     layout = mergeLayout(layout, {
       [`xaxis${sfx}`]: {
@@ -223,7 +223,7 @@ export function heatmaps(
     });
     layout.annotations = [...(layout.annotations as unknown[] ?? []), {
       text: p.title,
-      x: x0 + width * 0.45,
+      x: x0 + width * 0.4,
       xref: "paper",
       y: 1.02,
       yref: "paper",
