@@ -10,6 +10,7 @@ import {
   tableBundle,
   vline,
   xBand,
+  yBand,
 } from "../src/viz/mod.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
 
@@ -98,8 +99,8 @@ Deno.test("chart helpers: lines with gaps, bands, heatmaps with their own colour
   const t = line("a", [0, 1, 2], [1, NaN, 3], { dash: "dot" });
   assert.deepEqual(t.y, [1, null, 3]);
   assert.throws(() => line("b", [0], [1, 2]), /x and y must have the same length/);
-  const layout = decorate([xBand(2, 5, "far"), vline(1, "L0")]);
-  assert.equal((layout.shapes as unknown[]).length, 2);
+  const layout = decorate([xBand(2, 5, "far"), vline(1, "L0"), yBand(2.5, 7.5)]);
+  assert.equal((layout.shapes as unknown[]).length, 3);
   assert.equal((layout.annotations as unknown[]).length, 2);
   const fig = heatmaps([{ title: "p", z: [[1]] }, { title: "q", z: [[0.001]] }], { title: "h" });
   assert.equal(fig.data.length, 2);

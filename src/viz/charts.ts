@@ -121,6 +121,24 @@ export function xBand(
   };
 }
 
+/** A shaded horizontal band from y0 to y1 across the whole plot (e.g. 2.5-7.5 L0 on a y axis). */
+export function yBand(y0: number, y1: number, color = "#d62728"): Decoration {
+  return {
+    shapes: [{
+      type: "rect",
+      xref: "paper",
+      x0: 0,
+      x1: 1,
+      y0,
+      y1,
+      fillcolor: color,
+      opacity: 0.12,
+      line: { width: 0 },
+    }],
+    annotations: [],
+  };
+}
+
 /** A dashed vertical line at x labelled above the plot; `row` staggers neighbouring labels. */
 export function vline(
   x: number,

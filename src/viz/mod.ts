@@ -36,4 +36,5 @@ export {
   type TraceStyle,
   vline,
   xBand,
+  yBand,
 } from "./charts.ts";
