@@ -229,15 +229,20 @@ export function heatmaps(
       reversescale: opts.reverse ?? false,
       ...(p.zmin !== undefined ? { zmin: p.zmin } : {}),
       ...(p.zmax !== undefined ? { zmax: p.zmax } : {}),
-      colorbar: { x: x0 + width * 0.83, len: 0.85, thickness: 10, title: { text: p.colorTitle } },
+      colorbar: { x: x0 + width * 0.8, len: 0.85, thickness: 10, title: { text: p.colorTitle } },
     });
     layout = mergeLayout(layout, {
       [`xaxis${sfx}`]: {
-        domain: [x0, x0 + width * 0.9],
+        domain: [x0, x0 + width * 0.78],
         title: { text: p.xTitle },
         anchor: `y${sfx}`,
       },
-      [`yaxis${sfx}`]: { autorange: "reversed", title: { text: p.yTitle }, anchor: `x${sfx}` },
+      // only the first panel names the rows: the others would collide with the colour bars
+      [`yaxis${sfx}`]: {
+        autorange: "reversed",
+        title: { text: k === 0 ? p.yTitle : "" },
+        anchor: `x${sfx}`,
+      },
     });
     layout.annotations = [...(layout.annotations as unknown[] ?? []), {
       text: p.title,
