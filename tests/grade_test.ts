@@ -2,7 +2,7 @@
  * Grading tests: markers and learner versions; the sandboxed grader gives the reference solutions
  * full marks and learner versions zero; every adversarial submission is contained and its report
  * says why. Uses the small fixture notebook tests/fixtures/grade/reference/90_fixture.ipynb, and
- * the real notebooks 01-04 once.
+ * the real notebooks 01-05 and 09 once.
  */
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
@@ -275,9 +275,9 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
   await Deno.remove(join(out, ".."), { recursive: true });
 });
 
-Deno.test("real notebooks 01-04 and 09: reference solutions score full marks, learner versions zero", async () => {
+Deno.test("real notebooks 01-05 and 09: reference solutions score full marks, learner versions zero", async () => {
   const all = loadReferences(join(ROOT, "notebooks"));
-  const course = all.filter((r) => /^(0[1-4]|09)_/.test(r.name));
+  const course = all.filter((r) => /^(0[1-5]|09)_/.test(r.name));
   if (course.length === 0) return; // the notebooks are not there yet
   const subs: Record<string, Notebook> = {};
   for (const ref of course) {

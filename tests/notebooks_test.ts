@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { listNotebooks } from "../src/tools/course.ts";
 import { writeNotebookModule } from "../src/tools/notebook_module.ts";
+import { mathStats, renderedDom } from "../src/tools/html_check.ts";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const DENO = Deno.execPath();
@@ -96,4 +97,18 @@ Deno.test("runner: a notebook for another kernel is refused with a clear reason"
   const res = await runCourse("tests/fixtures/wrong_kernel.ipynb");
   assert.notEqual(res.code, 0);
   assert.match(res.stderr, /kernelspec.name must be 'deno'; got 'python3'/);
+});
+
+Deno.test("export: math is typeset offline by KaTeX served from the output folder", async () => {
+  const res = await runCourse("tests/fixtures/math.ipynb");
+  assert.equal(res.code, 0, res.stderr);
+  const html = await Deno.readTextFile(join(res.out, "math.html"));
+  assert.doesNotMatch(html, /cdnjs|cdn\.jsdelivr|unpkg|mathjax/i, "no CDN, no MathJax");
+  assert.match(html, /<script defer src="katex\/katex\.min\.js">/);
+  await Deno.stat(join(res.out, "katex/katex.min.js"));
+  await Deno.stat(join(res.out, "katex/fonts/KaTeX_Main-Regular.woff2"));
+  // chromium loads the page offline and runs KaTeX: every formula typeset, none left as source
+  const stats = mathStats(await renderedDom(join(res.out, "math.html")));
+  assert.deepEqual(stats, { typeset: 4, errors: 0, raw: 0 });
+  await Deno.remove(res.out, { recursive: true });
 });

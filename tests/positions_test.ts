@@ -537,3 +537,43 @@ Deno.test("validation: t5", () => {
     /numHeads must be an integer >= 1; got 0/,
   );
 });
+
+Deno.test("arcOvershoot: ratio past the trained arc, NaN for pairs that turned in training", async () => {
+  const { arcOvershoot, ropeInvFreq } = await import("../src/positions/rope.ts");
+  const base = ropeInvFreq(32, 10000, { type: "default" }).invFreq;
+  const pi = ropeInvFreq(32, 10000, { type: "linear", factor: 8 }).invFreq;
+  const rope = arcOvershoot({
+    trainedInvFreq: base,
+    trainedLength: 256,
+    invFreq: base,
+    length: 2048,
+  });
+  assert.ok(Number.isNaN(rope[0]), "pair 0 turned 40 times in training");
+  assert.ok(Math.abs(rope[15] - 8) < 1e-9);
+  const interp = arcOvershoot({
+    trainedInvFreq: base,
+    trainedLength: 256,
+    invFreq: pi,
+    length: 2048,
+  });
+  assert.ok(Math.abs(interp[15] - 1) < 1e-6, "PI lands exactly on the trained arc");
+  assert.throws(
+    () => arcOvershoot({ trainedInvFreq: base, trainedLength: 0, invFreq: base, length: 2 }),
+    /trainedLength/,
+  );
+});
+
+Deno.test("flatContentShare and t5BiasAt: geometric sums, saturating tables, bad input named", async () => {
+  const { flatContentShare, t5BiasAt } = await import("../src/positions/bias_share.ts");
+  // ALiBi: a geometric series, closed form (r^a - r^(b+1)) / (1 - r^N)
+  const r = Math.exp(-0.01);
+  const want = (r ** 100 - r ** 301) / (1 - r ** 1000);
+  assert.ok(Math.abs(flatContentShare((d) => -0.01 * d, 1000, 100, 300) / want - 1) < 1e-9);
+  assert.ok(Math.abs(flatContentShare(() => 0, 10, 2, 4) - 0.3) < 1e-12, "no bias: uniform");
+  const opts = { bidirectional: false, numBuckets: 4, maxDistance: 8 };
+  const at = t5BiasAt([0, 0, -1, -1, -2, -2, -3, -3], 1, 2, opts);
+  assert.equal(at(0), 0);
+  assert.equal(at(1000), -3, "everything far shares the last bucket");
+  assert.throws(() => t5BiasAt([0], 0, 2, opts), /table must hold numBuckets x numHeads = 8/);
+  assert.throws(() => flatContentShare(() => 0, 0, 0, 1), /length must be an integer >= 1/);
+});

@@ -1,5 +1,17 @@
 import assert from "node:assert/strict";
-import { figure, figureBundle, showMarkdown, tableBundle } from "../src/viz/mod.ts";
+import {
+  decorate,
+  figure,
+  figureBundle,
+  heatmaps,
+  line,
+  mergeLayout,
+  showMarkdown,
+  tableBundle,
+  vline,
+  xBand,
+  yBand,
+} from "../src/viz/mod.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
 
 Deno.test("figureBundle carries plotly JSON and a real PNG rendered by chromium", async () => {
@@ -55,4 +67,47 @@ Deno.test("encodeBase64 matches btoa, also past the chunk size", () => {
   for (const b of bytes) s += String.fromCharCode(b);
   assert.equal(encodeBase64(bytes), btoa(s));
   assert.equal(encodeBase64(new Uint8Array([104, 105])), "aGk=");
+});
+
+Deno.test("figure merges layout deeply: extra axis keys keep the axis titles", () => {
+  const fig = figure([{ y: [1] }], {
+    title: "t",
+    xTitle: "offset",
+    yTitle: "score",
+    yLog: true,
+    layout: { xaxis: { range: [0, 5] }, yaxis: { dtick: 1 }, barmode: "overlay" },
+  });
+  const layout = fig.layout as Record<string, Record<string, unknown>>;
+  assert.deepEqual(layout.xaxis.title, { text: "offset" });
+  assert.deepEqual(layout.xaxis.range, [0, 5]);
+  assert.deepEqual(layout.yaxis.title, { text: "score" });
+  assert.equal(layout.yaxis.type, "log");
+  assert.equal(layout.yaxis.dtick, 1);
+  assert.equal(layout.barmode, "overlay");
+  assert.deepEqual(mergeLayout({ a: { b: 1, c: [1] } }, { a: { c: [2] } }), {
+    a: { b: 1, c: [2] },
+  });
+});
+
+Deno.test("tableBundle shows a dash, not NaN or a blank, for a missing number", () => {
+  const text = tableBundle([{ a: NaN, b: null, c: 1 }])["text/plain"] as string;
+  assert.doesNotMatch(text, /NaN/);
+  assert.equal(text.split("\n")[2].replace(/\s+/g, " ").trim(), "\u2014 \u2014 1");
+});
+
+Deno.test("chart helpers: lines with gaps, bands, heatmaps with their own colour bars", () => {
+  const t = line("a", [0, 1, 2], [1, NaN, 3], { dash: "dot" });
+  assert.deepEqual(t.y, [1, null, 3]);
+  assert.throws(() => line("b", [0], [1, 2]), /x and y must have the same length/);
+  const layout = decorate([xBand(2, 5, "far"), vline(1, "L0"), yBand(2.5, 7.5)]);
+  assert.equal((layout.shapes as unknown[]).length, 3);
+  assert.equal((layout.annotations as unknown[]).length, 2);
+  const fig = heatmaps([{ title: "p", z: [[1]] }, { title: "q", z: [[0.001]] }], { title: "h" });
+  assert.equal(fig.data.length, 2);
+  assert.notEqual(
+    (fig.data[0].colorbar as { x: number }).x,
+    (fig.data[1].colorbar as { x: number }).x,
+  );
+  assert.equal(fig.data[1].xaxis, "x2");
+  assert.throws(() => heatmaps([]), /panels must hold 1 to 4 heatmaps; got 0/);
 });

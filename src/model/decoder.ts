@@ -46,6 +46,20 @@ export function initWeights(cfg: ModelConfig, seed: number): Weights {
 export interface ForwardOptions {
   /** Absolute position of the first token (RoPE; the biases are relative). */
   positionOffset?: number;
+  /**
+   * Called once per layer with the queries and keys [B, H, T, headDim] its attention reads:
+   * before the rotation and as the attention sees them (equal when the model has no RoPE). The
+   * tensors are freed after the call: read them inside it (`dataSync`). For probes and figures.
+   */
+  inspect?: (layer: number, qk: AttentionInputs) => void;
+}
+
+/** The queries and keys of one layer, see {@link ForwardOptions.inspect}. */
+export interface AttentionInputs {
+  q: tf.Tensor4D;
+  k: tf.Tensor4D;
+  qRotated: tf.Tensor4D;
+  kRotated: tf.Tensor4D;
 }
 
 /** A decoder whose parameters are tf.Variables. Dispose it when done. */
@@ -160,14 +174,16 @@ export class Decoder {
       for (let i = 0; i < cfg.numLayers; i++) {
         const p = `layers.${i}.`;
         const a = this.#rmsNorm(x, p + "attn_norm.weight");
-        let q = heads(tf.matMul(a, this.#p(p + "attn.wq")));
-        let k = heads(tf.matMul(a, this.#p(p + "attn.wk")));
+        const q0 = heads(tf.matMul(a, this.#p(p + "attn.wq")));
+        const k0 = heads(tf.matMul(a, this.#p(p + "attn.wk")));
         const v = heads(tf.matMul(a, this.#p(p + "attn.wv")));
+        let q = q0, k = k0;
         if (rope) {
           const o = { attentionScale: rope.attentionScale, positionOffset: opts.positionOffset };
           q = applyRotary(q, rope.invFreq, o);
           k = applyRotary(k, rope.invFreq, o);
         }
+        opts.inspect?.(i, { q: q0, k: k0, qRotated: q, kRotated: k });
         const att = attention(q, k, v, { bias, scale: 1 / Math.sqrt(hd) });
         const merged = att.transpose([0, 2, 1, 3]).reshape([b * t, h * hd]) as tf.Tensor2D;
         x = tf.add(x, tf.matMul(merged, this.#p(p + "attn.wo")));

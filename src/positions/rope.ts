@@ -335,6 +335,25 @@ export function ropeRotate(
   return out;
 }
 
+/** A trained rotation against a new one, as {@link outOfDistributionDims} compares them. */
+export interface RotationComparison {
+  trainedInvFreq: ArrayLike<number>;
+  trainedLength: number;
+  invFreq: ArrayLike<number>;
+  length: number;
+}
+
+function checkedComparison(opts: RotationComparison): RotationComparison {
+  requireInteger("trainedLength", opts.trainedLength, 1);
+  requireInteger("length", opts.length, 1);
+  if (opts.trainedInvFreq.length !== opts.invFreq.length) {
+    throw new RangeError(
+      `invFreq.length must equal trainedInvFreq.length (${opts.trainedInvFreq.length}); got ${opts.invFreq.length}`,
+    );
+  }
+  return opts;
+}
+
 /**
  * Indices of the frequency pairs that meet rotation angles never seen in training. Training at
  * `trainedLength` with `trainedInvFreq` covers angles [0, f_i L0); a pair that already turned a
@@ -355,14 +374,7 @@ export function outOfDistributionDims(opts: {
   invFreq: ArrayLike<number>;
   length: number;
 }): number[] {
-  const { trainedInvFreq, trainedLength, invFreq, length } = opts;
-  requireInteger("trainedLength", trainedLength, 1);
-  requireInteger("length", length, 1);
-  if (trainedInvFreq.length !== invFreq.length) {
-    throw new RangeError(
-      `invFreq.length must equal trainedInvFreq.length (${trainedInvFreq.length}); got ${invFreq.length}`,
-    );
-  }
+  const { trainedInvFreq, trainedLength, invFreq, length } = checkedComparison(opts);
   const out: number[] = [];
   for (let i = 0; i < invFreq.length; i++) {
     const seen = trainedInvFreq[i] * trainedLength;
@@ -370,4 +382,30 @@ export function outOfDistributionDims(opts: {
     if (seen < 2 * Math.PI && reached > seen * (1 + 1e-6)) out.push(i);
   }
   return out;
+}
+
+/**
+ * How far past its trained arc each pair goes: the angle reached over `length` positions with
+ * `invFreq`, divided by the largest angle training reached (`trainedInvFreq` over
+ * `trainedLength`). Below 1: inside what training saw; 4: four times further. A pair that turned a
+ * full circle in training has seen every angle and gets NaN (no arc to overshoot).
+ *
+ * @example
+ * ```ts
+ * const base = ropeInvFreq(32, 10000, { type: "default" }).invFreq;
+ * arcOvershoot({ trainedInvFreq: base, trainedLength: 256, invFreq: base, length: 2048 })[15];
+ * // 8: plain extrapolation takes the slowest pair to 8x its trained arc
+ * ```
+ */
+export function arcOvershoot(opts: {
+  trainedInvFreq: ArrayLike<number>;
+  trainedLength: number;
+  invFreq: ArrayLike<number>;
+  length: number;
+}): Float64Array {
+  const { trainedInvFreq, trainedLength, invFreq, length } = checkedComparison(opts);
+  return Float64Array.from(invFreq, (f, i) => {
+    const seen = trainedInvFreq[i] * trainedLength;
+    return seen >= 2 * Math.PI ? NaN : (f * length) / seen;
+  });
 }

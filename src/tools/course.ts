@@ -13,6 +13,7 @@ import { PYTHON } from "./setup.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const RUNNER = join(ROOT, "src/tools/nbrun.py");
+const KATEX_DIST = join(ROOT, "node_modules/katex/dist");
 
 /** One notebook's outcome. */
 export interface NotebookResult {
@@ -58,6 +59,30 @@ export async function runNotebook(
   return { notebook: basename(path, ".ipynb"), seconds, status };
 }
 
+/**
+ * Copies KaTeX (pinned in deno.json, installed from npm) into `out/katex/`, where the exported
+ * HTML pages load it from: math renders offline, with no CDN. Returns the files copied.
+ *
+ * @example
+ * ```ts
+ * await copyMathAssets("build"); // build/katex/katex.min.js, .css, auto-render, fonts
+ * ```
+ */
+export async function copyMathAssets(out: string, dist = KATEX_DIST): Promise<string[]> {
+  const wanted = ["katex.min.css", "katex.min.js", "contrib/auto-render.min.js"];
+  try {
+    for (const e of Deno.readDirSync(join(dist, "fonts"))) {
+      if (e.name.endsWith(".woff2")) wanted.push(`fonts/${e.name}`);
+    }
+  } catch {
+    throw new Error(`KaTeX not found at ${dist}: run \`deno install\` (katex is in deno.json)`);
+  }
+  await Deno.mkdir(join(out, "katex", "contrib"), { recursive: true });
+  await Deno.mkdir(join(out, "katex", "fonts"), { recursive: true });
+  for (const f of wanted) await Deno.copyFile(join(dist, f), join(out, "katex", f));
+  return wanted;
+}
+
 function indexHtml(results: NotebookResult[]): string {
   const rows = results.map((r) =>
     `<tr><td><a href="${r.notebook}.html">${r.notebook}</a></td><td>${r.seconds.toFixed(1)}</td>` +
@@ -89,6 +114,7 @@ async function main(): Promise<number> {
     ? values.notebook.map((p) => resolve(p))
     : listNotebooks(join(ROOT, "notebooks"), only);
   await Deno.mkdir(values.out, { recursive: true });
+  await copyMathAssets(values.out);
   const results: NotebookResult[] = [];
   for (const nb of notebooks) {
     console.log(`course: running ${basename(nb)} ...`);

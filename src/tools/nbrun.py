@@ -175,7 +175,10 @@ def main():
         write_atomic(args.notebook, text)
     if args.html:
         from nbconvert import HTMLExporter
-        body, _ = HTMLExporter().from_notebook_node(nb)
+        # course_katex: the lab template with KaTeX from build/katex/ (no CDN; see the template)
+        templates = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbtemplates")
+        exporter = HTMLExporter(extra_template_basedirs=[templates], template_name="course_katex")
+        body, _ = exporter.from_notebook_node(nb)
         write_atomic(os.path.join(args.out, base + ".html"), body)
     return status
 

@@ -76,6 +76,7 @@ export type Row = Record<string, unknown>;
 function formatCell(v: unknown): string {
   if (typeof v === "number") {
     if (Number.isInteger(v)) return String(v);
+    if (Number.isNaN(v)) return "—"; // a dash for "not measured", never "NaN"
     if (!Number.isFinite(v)) return String(v);
     const a = Math.abs(v);
     return a !== 0 && (a < 1e-3 || a >= 1e6)
@@ -83,7 +84,7 @@ function formatCell(v: unknown): string {
       : String(Number(v.toPrecision(4)));
   }
   if (typeof v === "bigint") return v.toString();
-  if (v === null || v === undefined) return "";
+  if (v === null || v === undefined) return "—";
   return String(v);
 }
 

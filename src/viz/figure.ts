@@ -26,8 +26,37 @@ export interface FigureOptions {
   yTitle?: string;
   xLog?: boolean;
   yLog?: boolean;
-  /** Extra layout keys, merged last. */
+  /**
+   * Extra layout keys, merged last. Plain objects are merged key by key, deeply: passing
+   * `{ yaxis: { range: [0, 1] } }` keeps the axis title and grid set by the options above.
+   */
   layout?: Record<string, unknown>;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Merges `extra` into `base` without mutating either: nested plain objects are merged key by key,
+ * anything else (arrays, numbers, strings) in `extra` replaces the value in `base`.
+ *
+ * @example
+ * ```ts
+ * mergeLayout({ xaxis: { title: { text: "x" } } }, { xaxis: { range: [0, 1] } });
+ * // { xaxis: { title: { text: "x" }, range: [0, 1] } }
+ * ```
+ */
+export function mergeLayout(
+  base: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key])
+      ? mergeLayout(out[key] as Record<string, unknown>, value)
+      : value;
+  }
+  return out;
 }
 
 /** Builds a figure with the course's layout defaults. */
@@ -40,7 +69,7 @@ export function figure(data: PlotlyTrace[], opts: FigureOptions = {}): PlotlyFig
   });
   return {
     data,
-    layout: {
+    layout: mergeLayout({
       ...(opts.title ? { title: { text: opts.title } } : {}),
       xaxis: axis(opts.xTitle, opts.xLog),
       yaxis: axis(opts.yTitle, opts.yLog),
@@ -49,7 +78,6 @@ export function figure(data: PlotlyTrace[], opts: FigureOptions = {}): PlotlyFig
       paper_bgcolor: "#ffffff",
       font: { family: "DejaVu Sans, Arial, sans-serif", size: 13 },
       margin: { l: 70, r: 30, t: opts.title ? 60 : 30, b: 60 },
-      ...opts.layout,
-    },
+    }, opts.layout),
   };
 }

@@ -8,7 +8,13 @@
  * ```
  * @module
  */
-export { figure, type FigureOptions, type PlotlyFigure, type PlotlyTrace } from "./figure.ts";
+export {
+  figure,
+  type FigureOptions,
+  mergeLayout,
+  type PlotlyFigure,
+  type PlotlyTrace,
+} from "./figure.ts";
 export {
   figureBundle,
   type Row,
@@ -19,3 +25,16 @@ export {
   tableBundle,
 } from "./display.ts";
 export { findChromium, renderPlotlyPng } from "./png.ts";
+export {
+  bars,
+  decorate,
+  type Decoration,
+  type HeatmapPanel,
+  heatmaps,
+  hline,
+  line,
+  type TraceStyle,
+  vline,
+  xBand,
+  yBand,
+} from "./charts.ts";

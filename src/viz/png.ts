@@ -28,6 +28,33 @@ export function findChromium(): string | undefined {
   return undefined;
 }
 
+/**
+ * Command-line flags for one headless chromium run: no sandbox, GPU, network chatter or
+ * scrollbars; a throwaway profile; the window size; time for the page's scripts to finish.
+ *
+ * @example
+ * ```ts
+ * const args = [...headlessArgs("/tmp/p", { width: 800, height: 600 }), "--dump-dom", url];
+ * ```
+ */
+export function headlessArgs(profile: string, size: { width: number; height: number }): string[] {
+  return [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--allow-file-access-from-files",
+    "--hide-scrollbars",
+    `--user-data-dir=${profile}`,
+    `--window-size=${size.width},${size.height}`,
+    "--virtual-time-budget=10000",
+  ];
+}
+
 /** Renders `fig` to PNG bytes at the given pixel size. Throws if chromium is missing or fails. */
 export async function renderPlotlyPng(
   fig: PlotlyFigure,
@@ -50,19 +77,7 @@ export async function renderPlotlyPng(
     const out = `${dir}/fig.png`;
     const cmd = new Deno.Command(chromium, {
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--allow-file-access-from-files",
-        "--hide-scrollbars",
-        `--user-data-dir=${dir}/profile`,
-        `--window-size=${size.width},${size.height}`,
-        "--virtual-time-budget=10000",
+        ...headlessArgs(`${dir}/profile`, size),
         `--screenshot=${out}`,
         `file://${dir}/fig.html`,
       ],
