@@ -264,7 +264,8 @@ export async function fineTunePhase(
  * Phase 4: forward latency at the target length of every option against the base model,
  * interleaved (base, o1, o2, ... per round) for `plan.latencyRepeats` rounds in one process, on
  * re-converted models (the compute of a fine-tuned model is the same as its conversion's; the T5
- * table's values do not change the work). One sample per round: that round's ratio.
+ * table's values do not change the work). One sample per round: that round's ratio; the value is
+ * their geometric mean.
  */
 export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]): Promise<void> {
   const path = ctx.ws.latencyPath();
@@ -282,7 +283,7 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]
   const rows: StoredRow[] = ids.map((id, i) => ({
     metric: "latency_ratio",
     setting: `ctx=${ctx.targetLength};option=${id}`,
-    value: median(r.ratios[i]),
+    value: geometricMean(r.ratios[i]),
     n: r.ratios[i].length,
     samples: r.ratios[i],
     step: 0,
@@ -292,11 +293,12 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]
   const seconds = (performance.now() - t0) / 1000;
   const meta = { baseSecondsPerToken: r.baseSecondsPerToken, rounds: ctx.plan.latencyRepeats };
   await ctx.ws.write(path, record(ctx, "latency", "all", 0, rows, seconds, meta));
-  ctx.log(`latency: ${ids.map((id, i) => `${id} ${median(r.ratios[i]).toFixed(3)}`).join(", ")}`);
+  ctx.log(
+    `latency: ${ids.map((id, i) => `${id} ${geometricMean(r.ratios[i]).toFixed(3)}`).join(", ")}`,
+  );
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** The geometric mean (what paired.ts averages latency rounds with). */
+function geometricMean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 }
