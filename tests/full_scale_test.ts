@@ -115,3 +115,18 @@ Deno.test("full_scale: bad geometry names the field and its range", () => {
   );
   assert.throws(() => yarnBands(COURSE_HEAD, 1, 2), /betaFast must be >= betaSlow \(2\); got 1/);
 });
+
+Deno.test("literature: every entry names its passage and where it was checked; ids unique", async () => {
+  const { LITERATURE, literatureRows, unverifiedEntries } = await import(
+    "../src/decision/literature.ts"
+  );
+  assert.equal(new Set(LITERATURE.map((e) => e.id)).size, LITERATURE.length);
+  for (const e of LITERATURE) {
+    for (const k of ["where", "value", "verified", "quantity"] as const) {
+      assert.ok(e[k].trim().length > 0, `${e.id}: ${k} is empty`);
+    }
+    assert.ok(e.arxiv === null || /^\d{4}\.\d{4,5}$/.test(e.arxiv), `${e.id}: arxiv id`);
+  }
+  assert.ok(literatureRows().every((r) => r["checked in"].length > 0));
+  assert.ok(unverifiedEntries().some((e) => e.id === "t5-buckets"));
+});
