@@ -73,8 +73,8 @@ export function transferTable(course: HeadGeometry, full: HeadGeometry): Transfe
       course: `${pairs(course, "rope", "oodPairs")} of ${n(course)} never turn in L0`,
       fullScale: `${pairs(full, "rope", "oodPairs")} of ${n(full)}`,
       addressedBy: "computed (spectrumTable, outOfDistributionDims)",
-      direction: "a larger share is out of distribution in the course: extrapolation's failure " +
-        "is exaggerated, not reversed (rope still fails at full scale)",
+      direction: "a larger share is out of distribution in the course, so extrapolation's " +
+        "failure may be exaggerated there; the full-scale head still has unseen pairs",
     },
     {
       distortion: "YaRN's bands (alpha 1, beta 32)",
