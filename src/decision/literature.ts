@@ -111,7 +111,7 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     arxiv: "2309.00071",
     where: "abstract (v2)",
     model: "Llama 2 7B / 13B",
-    lengths: "4096 -> 64k and 128k context windows",
+    lengths: "64k and 128k context windows (pretraining length not stated in the passage)",
     steps: "",
     quantity: "published fine-tuned context windows",
     value: "64k and 128k",
@@ -146,8 +146,8 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "0",
     quantity: "Dynamic NTK's use",
     value: "interpolation for pre-trained models without fine-tuning",
-    verified: "introduction of arXiv 2309.00071 (arxiv.org/html/2309.00071v3 and the copy at " +
-      "lucians-macbook-pro...ts.net/2309.00071)",
+    verified: "introduction of arXiv 2309.00071, read in a mirrored copy (lucians-macbook-pro" +
+      "...ts.net/2309.00071); not read at arxiv.org itself",
     courseCounterpart: "ablation ntk_dynamic (step 0, no fine-tune): pending",
   },
   {
