@@ -32,7 +32,7 @@ import { train } from "../train/trainer.ts";
 import { exists, readJson, writeJson } from "../util/files.ts";
 import { fmtTime } from "../util/time.ts";
 import { MITIGATIONS, type MitigationVariantId } from "./mitigations.ts";
-import { convert, type RetrofitId } from "./registry.ts";
+import { convert, type OptionId } from "./registry.ts";
 import {
   machineInfo,
   type RetrofitWorkspace,
@@ -148,7 +148,7 @@ export async function evaluateBasePhase(ctx: PhaseContext): Promise<void> {
  * Phase 2: a conversion before any training (once per option: it does not depend on the seed).
  * `rope` converts to the base model itself, so its step 0 is the base record's rows.
  */
-export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Promise<void> {
+export async function evaluateStep0Phase(ctx: PhaseContext, id: OptionId): Promise<void> {
   const path = ctx.ws.step0Path(id);
   if (await ctx.ws.has(path)) return;
   const t0 = performance.now();
@@ -175,7 +175,7 @@ export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Pro
  */
 export async function fineTunePhase(
   ctx: PhaseContext,
-  id: RetrofitId,
+  id: OptionId,
   seed: number,
   variant?: MitigationVariantId,
 ): Promise<void> {
@@ -267,7 +267,7 @@ export async function fineTunePhase(
  * table's values do not change the work). One sample per round: that round's ratio; the value is
  * their geometric mean.
  */
-export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]): Promise<void> {
+export async function latencyPhase(ctx: PhaseContext, ids: readonly OptionId[]): Promise<void> {
   const path = ctx.ws.latencyPath();
   if (await ctx.ws.has(path)) return;
   const t0 = performance.now();
