@@ -563,7 +563,9 @@ function recommendationSentence(
   const rest = best.checks.map((k) => formatCheck(k, cOf(k.constraint))).join("; ");
   const shaky = best.checks.filter((k) => k.uncertain).map((k) => cOf(k.constraint).label);
   const caveat = shaky.length
-    ? ` Uncertain: the 95% CI of ${shaky.join(" and ")} contains its bound, so more seeds could ` +
+    ? ` Uncertain: the 95% CI of ${
+      shaky.join(" and ")
+    } contains its bound, so more seeds or examples could ` +
       `flip that verdict.`
     : "";
   if (best.passesAll) {
