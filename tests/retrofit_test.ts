@@ -15,7 +15,7 @@ import {
   T5_TABLE,
   t5InitialTable,
 } from "../src/retrofit/registry.ts";
-import { runRetrofit, taskList } from "../src/retrofit/run.ts";
+import { FINETUNE_DEFAULTS, runRetrofit, taskList } from "../src/retrofit/run.ts";
 import { stepsToThreshold } from "../src/retrofit/assemble.ts";
 import { RetrofitWorkspace } from "../src/retrofit/workspace.ts";
 import { evaluationPlan, latencyRounds, retrievalCells } from "../src/eval/long_context.ts";
@@ -329,6 +329,50 @@ Deno.test("mitigation variant differs from its control in one thing: same losses
     [...new Set(r.metrics.filter((m) => m.option === "yarn+short_replay").map((m) => m.step))],
     [4],
     "the variant is evaluated at the final budget only",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a record made with another evaluation plan is refused, not silently reused", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = Decoder.create(modelConfig("tiny"), 2);
+  await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
+  base.dispose();
+  const ws = new RetrofitWorkspace("tiny", {
+    resultsDir: `${dir}/results`,
+    workDir: `${dir}/work`,
+    shipDir: `${dir}/ship`,
+  });
+  const plan = evaluationPlan("tiny", {
+    lengths: [512],
+    depths: [0.5],
+    perCell: 1,
+    nearExamples: 2,
+    longExamples: 2,
+    probeLongExamples: 1,
+    multiKeyExamples: 1,
+    nearWindows: 2,
+    lengthWindows: 1,
+  });
+  const common = {
+    preset: "tiny",
+    base: `${dir}/base.safetensors`,
+    options: ["pi"] as const,
+    seeds: [0],
+    budget: FINETUNE_DEFAULTS.tiny,
+    threshold: 0.5,
+    ws,
+    commit: "test",
+    command: "test",
+    corpus,
+    log: () => {},
+    tasks: ["base"],
+  };
+  await runRetrofit({ ...common, plan });
+  await runRetrofit({ ...common, plan }); // same plan: the record is reused
+  await assert.rejects(
+    () => runRetrofit({ ...common, plan: { ...plan, nearExamples: 3 } }),
+    /made with another evaluation plan/,
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -23,7 +23,8 @@
  *   and held-out wordings), `long_retrieval_acc`, `long_retrieval_heldout_acc` (offsets in
  *   [2.5 L0, 7.5 L0] inside 8 x L0 prompts), `long_multikey_band_acc`, and
  *   `near_retrieval_heldout_tail_acc`, `long_retrieval_heldout_tail_acc` (held-out wordings, the
- *   key's last 4 digits with the first given: finding the key apart from reading an unseen cue).
+ *   key's last 4 digits with the first given: the key is the only digit string in the prompt, so
+ *   this measures reaching back and copying it, not understanding which key was asked for).
  *   Older results (before the band metrics) hold `near_passkey_acc` and `long_passkey_acc` as
  *   constraint metrics; `long_passkey_acc` is now the figure grid only.
  * - `setting`: `key=value` pairs joined by `;`, e.g. `ctx=2048;depth=0.5`, `ctx=64;offset<=16`,

@@ -132,16 +132,34 @@ function evaluate(ctx: PhaseContext, model: Decoder, depth: EvalDepth, what: str
   return rows;
 }
 
+/**
+ * True when the record at `path` exists and was made with this plan; a record made with another
+ * evaluation plan would mix two experiments, so it is refused (records that predate storing the
+ * plan are accepted).
+ */
+async function done(ctx: PhaseContext, path: string): Promise<boolean> {
+  const rec = await ctx.ws.read(path);
+  if (!rec) return false;
+  const plan = rec.meta?.plan;
+  if (plan !== undefined && JSON.stringify(plan) !== JSON.stringify(ctx.plan)) {
+    throw new RangeError(
+      `${path} was made with another evaluation plan; use another --out or move the records away`,
+    );
+  }
+  return true;
+}
+
 /** Phase 1: the unconverted base model at every length (option `base`, step 0). */
 export async function evaluateBasePhase(ctx: PhaseContext): Promise<void> {
   const path = ctx.ws.basePath();
-  if (await ctx.ws.has(path)) return;
+  if (await done(ctx, path)) return;
   const t0 = performance.now();
   const model = Decoder.fromWeights(ctx.base.config, ctx.base.weights);
   const rows = [...evaluate(ctx, model, "full", "base"), newParamsRow(0)];
   model.dispose();
   const seconds = (performance.now() - t0) / 1000;
-  await ctx.ws.write(path, record(ctx, "base", "base", 0, stamp(ctx, rows, 0), seconds));
+  const meta = { plan: ctx.plan };
+  await ctx.ws.write(path, record(ctx, "base", "base", 0, stamp(ctx, rows, 0), seconds, meta));
 }
 
 /**
@@ -150,7 +168,7 @@ export async function evaluateBasePhase(ctx: PhaseContext): Promise<void> {
  */
 export async function evaluateStep0Phase(ctx: PhaseContext, id: OptionId): Promise<void> {
   const path = ctx.ws.step0Path(id);
-  if (await ctx.ws.has(path)) return;
+  if (await done(ctx, path)) return;
   const t0 = performance.now();
   const conv = convert(id, ctx.base.config, ctx.base.weights, { targetLength: ctx.targetLength });
   let rows: StoredRow[];
@@ -164,7 +182,7 @@ export async function evaluateStep0Phase(ctx: PhaseContext, id: OptionId): Promi
   }
   rows.push(...stamp(ctx, [newParamsRow(conv.newParams)], 0));
   const seconds = (performance.now() - t0) / 1000;
-  await ctx.ws.write(path, record(ctx, "step0", id, 0, rows, seconds));
+  await ctx.ws.write(path, record(ctx, "step0", id, 0, rows, seconds, { plan: ctx.plan }));
 }
 
 /**
@@ -181,7 +199,7 @@ export async function fineTunePhase(
 ): Promise<void> {
   const label = variant ? `${id}+${variant}` : id;
   const chunkPath = ctx.ws.chunkPath(label, seed);
-  if (await ctx.ws.has(chunkPath)) return;
+  if (await done(ctx, chunkPath)) return;
   // A variant is compared with its control at the final budget only.
   const b = variant ? { ...ctx.budget, evalAt: [ctx.budget.steps] } : ctx.budget;
   validateBudget(b);
