@@ -373,3 +373,41 @@ Deno.test("loadDecisionInputs: a folder without metrics.csv is a clear error", a
   await assert.rejects(() => loadDecisionInputs({ dir }), /metrics\.csv is missing/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("decide: an option failing only by checks whose interval holds the bound is named as within reach", () => {
+  const rows = [
+    { option: "base", metric: "near_bpb", mean: 2, ci_low: 2, ci_high: 2, seeds: 1 },
+    ...["yarn", "ntk"].flatMap((option) => [
+      { option, metric: "near_bpb", mean: 2.01, ci_low: 2.0, ci_high: 2.02, seeds: 5 },
+      { option, metric: "near_retrieval_acc", mean: 0.95, ci_low: 0.9, ci_high: 1, seeds: 5 },
+      { option, metric: "new_params", mean: 0, ci_low: null, ci_high: null, seeds: 5 },
+      { option, metric: "latency_ratio", mean: 1.0, ci_low: 0.98, ci_high: 1.02, seeds: 1 },
+    ]),
+    {
+      option: "yarn",
+      metric: "long_retrieval_acc",
+      mean: 0.7,
+      ci_low: 0.6,
+      ci_high: 0.8,
+      seeds: 5,
+    },
+    // ntk misses the long-range bound by its point estimate only: its interval holds 0.5.
+    {
+      option: "ntk",
+      metric: "long_retrieval_acc",
+      mean: 0.45,
+      ci_low: 0.3,
+      ci_high: 0.6,
+      seeds: 5,
+    },
+  ];
+  const d = decide(rows, { preset: "tiny" });
+  assert.equal(d.recommended, "yarn");
+  assert.match(d.sentence, /within reach: `ntk`/);
+  const clear = rows.map((r) =>
+    r.option === "ntk" && r.metric === "long_retrieval_acc"
+      ? { ...r, ci_low: 0.35, ci_high: 0.45 }
+      : r
+  );
+  assert.doesNotMatch(decide(clear, { preset: "tiny" }).sentence, /within reach/);
+});

@@ -568,17 +568,26 @@ function recommendationSentence(
     } contains its bound, so more seeds or examples could ` +
       `flip that verdict.`
     : "";
+  // Verdicts are on point estimates: name the others that fail only by checks that could flip.
+  const couldPass = all.filter((v) =>
+    v !== best && !v.passesAll && v.checks.filter((k) => !k.pass).every((k) => k.uncertain)
+  );
+  const others = couldPass.length
+    ? ` Also within reach: ${
+      couldPass.map((v) => `\`${v.option}\``).join(", ")
+    } fail only checks whose 95% CI contains the bound.`
+    : "";
   if (best.passesAll) {
     const among = passing.length === 1
       ? `It is the only one of ${all.length} options that passes all ${n} constraints`
       : `Of the ${passing.length} options (of ${all.length}) that pass all ${n} constraints it ` +
         `has the ${rankC.kind === "min" ? "highest" : "lowest"} ${rankC.label}`;
-    return `Recommendation${at}: ${name}. ${among}: ${rest}.${tie}${caveat}`;
+    return `Recommendation${at}: ${name}. ${among}: ${rest}.${tie}${caveat}${others}`;
   }
   const fails = best.checks.filter((k) => !k.pass);
   const failText = fails.map((k) => cOf(k.constraint).label).join(" and ");
   return `No option passes all ${n} constraints${at}. The closest is ${name}, which fails ` +
-    `${failText}${fails.length < n ? " only" : ""}: ${rest}.${tie}${caveat}`;
+    `${failText}${fails.length < n ? " only" : ""}: ${rest}.${tie}${caveat}${others}`;
 }
 
 /**
