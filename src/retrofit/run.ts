@@ -238,7 +238,10 @@ async function schedule(
   console.log(`${pending.length} tasks pending: ${pending.join(" ")}`);
   const t0 = performance.now();
   let done = 0, failed = 0;
-  const child = async (task: Task) => {
+  // One core per job: the kernel was seen leaving both children on CPU 0 while niced helpers
+  // had CPU 1, so children are pinned to a core each with taskset where it exists.
+  const pin = await hasTaskset();
+  const child = async (task: Task, slot: number) => {
     const started = performance.now();
     const args = [
       "run",
@@ -252,12 +255,10 @@ async function schedule(
       "--task",
       task,
     ];
-    const p = new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    })
+    const [cmd, cmdArgs] = pin
+      ? ["taskset", ["-c", String(slot % navigator.hardwareConcurrency), Deno.execPath(), ...args]]
+      : [Deno.execPath(), args];
+    const p = new Deno.Command(cmd, { args: cmdArgs, cwd: root, stdout: "piped", stderr: "piped" })
       .spawn();
     const tail: string[] = [];
     const pump = async (s: ReadableStream<Uint8Array>) => {
@@ -287,16 +288,29 @@ async function schedule(
   const queue = [...work];
   // The base and step-0 evaluations go first; chunks need nothing from them, so they can overlap.
   await Promise.all(
-    Array.from({ length: jobs }, async () => {
-      while (queue.length) await child(queue.shift()!);
+    Array.from({ length: jobs }, async (_, slot) => {
+      while (queue.length) await child(queue.shift()!, slot);
     }),
   );
-  if (pending.includes("latency") && failed === 0) await child("latency");
+  if (pending.includes("latency") && failed === 0) await child("latency", 0);
   const r = await assemble(o);
   console.log(
     `${r.complete ? "complete" : `partial (missing ${r.missing.join(", ")})`}: ${r.metricsPath}`,
   );
   if (failed) throw new Error(`${failed} task(s) failed; rerun the same command to resume`);
+}
+
+async function hasTaskset(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("taskset", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
 }
 
 function lines(): TransformStream<string, string> {
