@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { requireFinite, requireInteger } from "./checks.ts";
+import { requireAllFinite, requireInteger } from "../util/validate.ts";
 import {
   kernelInput,
   readFloat32,
@@ -138,7 +138,7 @@ export function alibiBias(
   if (!(slopes instanceof Float32Array) || slopes.length < 1) {
     throw new RangeError(`slopes must be a Float32Array of length >= 1 (one per head)`);
   }
-  requireFinite("slopes", slopes);
+  requireAllFinite("slopes", slopes);
   requireInteger("queryLen", queryLen, 1);
   requireInteger("keyLen", keyLen, 1);
   const queryOffset = opts.queryOffset ?? 0;

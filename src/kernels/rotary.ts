@@ -19,7 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { requireFinite, requireInteger } from "./checks.ts";
+import { requireAllFinite, requireInteger } from "../util/validate.ts";
 import type { RotaryOptions } from "./reference.ts";
 import {
   disposeInfo,
@@ -203,7 +203,7 @@ export function applyRotary(
       `invFreq must be a Float32Array of length D/2 = ${dim / 2}; got length ${invFreq?.length}`,
     );
   }
-  requireFinite("invFreq", invFreq);
+  requireAllFinite("invFreq", invFreq);
   const attentionScale = opts.attentionScale ?? 1;
   if (!Number.isFinite(attentionScale) || attentionScale <= 0) {
     throw new RangeError(`attentionScale must be finite and > 0; got ${attentionScale}`);

@@ -18,7 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { requireInteger } from "./checks.ts";
+import { requireInteger } from "../util/validate.ts";
 import { t5CausalBucketReference } from "./reference.ts";
 import {
   disposeInfo,
