@@ -19,6 +19,7 @@ import { requireAllFinite, requireInteger } from "../util/validate.ts";
 import {
   kernelInput,
   readFloat32,
+  registerCourseGradient,
   registerCourseKernel,
   runFlatProgram,
   writeFloat32,
@@ -100,7 +101,7 @@ export function alibiDistances(
 
 // d bias[h, i, j] / d slope_h = -distance[i, j]: only reachable through the kernel (the public op
 // takes constant slopes), kept so that learned slopes are one line away.
-tf.registerGradient({
+registerCourseGradient({
   kernelName: ALIBI_BIAS_KERNEL,
   gradFunc: (dy, _saved, attrs) => {
     const a = attrs as unknown as AlibiBiasAttrs;
