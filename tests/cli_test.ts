@@ -12,7 +12,7 @@ Deno.test("numberFlag: numbers within limits; everything else names the flag and
   assert.equal(numberFlag("timeout", "0.5", { greaterThan: 0 }), 0.5);
   const bad: [string, string, Parameters<typeof numberFlag>[2], RegExp][] = [
     ["steps", "", { min: 1 }, /--steps must be a number >= 1; got ""/],
-    ["steps", "  ", {}, /--steps must be a number; got "  "/],
+    ["steps", " ", {}, /--steps must be a number; got " "/],
     ["steps", "12abc", {}, /--steps must be a number; got "12abc"/],
     ["steps", "1.5", { min: 1, integer: true }, /--steps must be an integer >= 1; got "1.5"/],
     ["steps", "0", { min: 1, integer: true }, /--steps must be an integer >= 1; got "0"/],
