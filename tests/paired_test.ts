@@ -152,3 +152,32 @@ Deno.test("comparison sentences follow the interval: 'cannot be told apart' when
   });
   assert.match(lowerBetter, /B is ahead of A/);
 });
+
+Deno.test("latency rounds are averaged geometrically: one slow round does not dominate", () => {
+  const rows: SampleRow[] = [];
+  const ratios = [1.0, 1.0, 1.0, 1.0, 9.0]; // one round on a busy machine
+  for (const [sample, value] of ratios.entries()) {
+    rows.push({
+      option: "alibi",
+      seed: 0,
+      step: 0,
+      metric: "latency_ratio",
+      setting: "ctx=512",
+      sample,
+      value,
+      offset: null,
+      wording: "",
+    });
+  }
+  const s = pairedSummary(rows, { metric: "latency_ratio", step: 0, resamples: 500 }).get("alibi")!;
+  assert.ok(Math.abs(s.mean - Math.exp(Math.log(9) / 5)) < 1e-12, `geometric mean, got ${s.mean}`);
+  const plain = pairedSummary(rows, {
+    metric: "latency_ratio",
+    step: 0,
+    resamples: 10,
+    scale: "linear",
+  });
+  assert.equal(plain.get("alibi")!.mean, 2.6);
+  rows.push({ ...rows[0], sample: 5, value: 0 });
+  assert.throws(() => pairedSummary(rows, { metric: "latency_ratio", step: 0 }), /must be > 0/);
+});

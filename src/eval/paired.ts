@@ -11,7 +11,8 @@
  *   Owen 2007, "The pigeonhole bootstrap"), so intervals err on the wide side.
  * - A model evaluated once (the base model, or a conversion at step 0, which does not depend on
  *   the seed) has one seed: only its examples are resampled.
- * - Estimate = mean over seeds of the mean over examples; 95% percentile intervals.
+ * - Estimate = mean over seeds of the mean over examples (for latency rounds, a geometric mean:
+ *   see {@link metricScale}); 95% percentile intervals.
  *
  * @example
  * ```ts
@@ -39,6 +40,16 @@ export interface BootstrapOptions {
 export interface CellQuery extends BootstrapOptions {
   metric: MetricName;
   step: number | "final";
+  /**
+   * `log`: average the logs and exponentiate (a geometric mean), for ratios such as latency
+   * rounds, where one slow round (a busy machine) must not dominate. Default: plain mean.
+   */
+  scale?: "linear" | "log";
+}
+
+/** The scale a metric is averaged on: latency ratios geometrically, everything else plainly. */
+export function metricScale(metric: string): "linear" | "log" {
+  return metric === "latency_ratio" ? "log" : "linear";
 }
 
 /** An estimate with its interval. */
@@ -68,6 +79,7 @@ function cellsOf(samples: readonly SampleRow[], q: CellQuery): Map<string, Cell>
   const keys = [...new Set(rows.filter(want).map(keyOf))].sort();
   const index = new Map(keys.map((k, i) => [k, i]));
   const cells = new Map<string, Cell>();
+  const log = (q.scale ?? metricScale(q.metric)) === "log";
   for (const r of rows) {
     if (!want(r)) continue;
     const cell = cells.get(r.option) ?? { option: r.option, step: r.step, seeds: new Map() };
@@ -77,7 +89,10 @@ function cellsOf(samples: readonly SampleRow[], q: CellQuery): Map<string, Cell>
       xs = new Float64Array(keys.length).fill(NaN);
       cell.seeds.set(r.seed, xs);
     }
-    xs[index.get(keyOf(r))!] = r.value;
+    if (log && !(r.value > 0)) {
+      throw new RangeError(`${q.metric}: a log-scale sample must be > 0; got ${r.value}`);
+    }
+    xs[index.get(keyOf(r))!] = log ? Math.log(r.value) : r.value;
   }
   return cells;
 }
@@ -174,9 +189,10 @@ export function pairedSummary(
   q: CellQuery,
 ): Map<string, Interval & { step: number }> {
   const cells = cellsOf(samples, q);
+  const back = (q.scale ?? metricScale(q.metric)) === "log" ? Math.exp : (x: number) => x;
   const out = new Map<string, Interval & { step: number }>();
   for (const c of cells.values()) {
-    out.set(c.option, { ...crossedBootstrap([c], q.metric, ([x]) => x, q), step: c.step });
+    out.set(c.option, { ...crossedBootstrap([c], q.metric, ([x]) => back(x), q), step: c.step });
   }
   return out;
 }
@@ -191,7 +207,10 @@ export function pairedDifference(
 ): Interval {
   const cells = cellsOf(samples, q);
   const pair = [requireCell(cells, q.a, q), requireCell(cells, q.b, q)];
-  const stat = q.relative ? ([x, y]: number[]) => x / y - 1 : ([x, y]: number[]) => x - y;
+  const back = (q.scale ?? metricScale(q.metric)) === "log" ? Math.exp : (x: number) => x;
+  const stat = q.relative
+    ? ([x, y]: number[]) => back(x) / back(y) - 1
+    : ([x, y]: number[]) => back(x) - back(y);
   return crossedBootstrap(pair, q.metric, stat, q);
 }
 

@@ -125,23 +125,17 @@ export interface SampleRow {
 
 /** samples.csv text for rows. */
 export function formatSamplesCsv(rows: readonly SampleRow[]): string {
-  const lines = [SAMPLE_COLUMNS.join(",")];
-  for (const r of rows) {
-    lines.push(
-      [
-        r.option,
-        String(r.seed),
-        String(r.step),
-        r.metric,
-        r.setting,
-        String(r.sample),
-        String(r.value),
-        r.offset === null ? "" : String(r.offset),
-        r.wording,
-      ].map(csvField).join(","),
-    );
-  }
-  return lines.join("\n") + "\n";
+  return csvText(SAMPLE_COLUMNS, rows, (r) => [
+    r.option,
+    String(r.seed),
+    String(r.step),
+    r.metric,
+    r.setting,
+    String(r.sample),
+    String(r.value),
+    r.offset === null ? "" : String(r.offset),
+    r.wording,
+  ]);
 }
 
 /** Parses samples.csv text; throws TypeError naming the problem for a bad header or row. */
@@ -206,25 +200,30 @@ function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+/** CSV text: the header, then one quoted-as-needed line per row. */
+function csvText<T>(
+  header: readonly string[],
+  rows: readonly T[],
+  fields: (r: T) => string[],
+): string {
+  const lines = [header.join(",")];
+  for (const r of rows) lines.push(fields(r).map(csvField).join(","));
+  return lines.join("\n") + "\n";
+}
+
 /** metrics.csv text for rows (header first; numbers written exactly). */
 export function formatMetricsCsv(rows: readonly MetricRow[]): string {
-  const lines = [METRIC_COLUMNS.join(",")];
-  for (const r of rows) {
-    lines.push(
-      [
-        r.option,
-        String(r.seed),
-        String(r.step),
-        r.metric,
-        r.setting,
-        r.value === null || !Number.isFinite(r.value) ? "" : String(r.value),
-        String(r.n),
-        r.commit,
-        r.command,
-      ].map(csvField).join(","),
-    );
-  }
-  return lines.join("\n") + "\n";
+  return csvText(METRIC_COLUMNS, rows, (r) => [
+    r.option,
+    String(r.seed),
+    String(r.step),
+    r.metric,
+    r.setting,
+    r.value === null || !Number.isFinite(r.value) ? "" : String(r.value),
+    String(r.n),
+    r.commit,
+    r.command,
+  ]);
 }
 
 /** Splits CSV text into records (RFC 4180 quoting). */

@@ -32,7 +32,7 @@ import { train } from "../train/trainer.ts";
 import { exists, readJson, writeJson } from "../util/files.ts";
 import { fmtTime } from "../util/time.ts";
 import { MITIGATIONS, type MitigationVariantId } from "./mitigations.ts";
-import { convert, type RetrofitId } from "./registry.ts";
+import { convert, type OptionId } from "./registry.ts";
 import {
   machineInfo,
   type RetrofitWorkspace,
@@ -148,7 +148,7 @@ export async function evaluateBasePhase(ctx: PhaseContext): Promise<void> {
  * Phase 2: a conversion before any training (once per option: it does not depend on the seed).
  * `rope` converts to the base model itself, so its step 0 is the base record's rows.
  */
-export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Promise<void> {
+export async function evaluateStep0Phase(ctx: PhaseContext, id: OptionId): Promise<void> {
   const path = ctx.ws.step0Path(id);
   if (await ctx.ws.has(path)) return;
   const t0 = performance.now();
@@ -175,7 +175,7 @@ export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Pro
  */
 export async function fineTunePhase(
   ctx: PhaseContext,
-  id: RetrofitId,
+  id: OptionId,
   seed: number,
   variant?: MitigationVariantId,
 ): Promise<void> {
@@ -264,9 +264,10 @@ export async function fineTunePhase(
  * Phase 4: forward latency at the target length of every option against the base model,
  * interleaved (base, o1, o2, ... per round) for `plan.latencyRepeats` rounds in one process, on
  * re-converted models (the compute of a fine-tuned model is the same as its conversion's; the T5
- * table's values do not change the work). One sample per round: that round's ratio.
+ * table's values do not change the work). One sample per round: that round's ratio; the value is
+ * their geometric mean.
  */
-export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]): Promise<void> {
+export async function latencyPhase(ctx: PhaseContext, ids: readonly OptionId[]): Promise<void> {
   const path = ctx.ws.latencyPath();
   if (await ctx.ws.has(path)) return;
   const t0 = performance.now();
@@ -282,7 +283,7 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]
   const rows: StoredRow[] = ids.map((id, i) => ({
     metric: "latency_ratio",
     setting: `ctx=${ctx.targetLength};option=${id}`,
-    value: median(r.ratios[i]),
+    value: geometricMean(r.ratios[i]),
     n: r.ratios[i].length,
     samples: r.ratios[i],
     step: 0,
@@ -292,11 +293,12 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]
   const seconds = (performance.now() - t0) / 1000;
   const meta = { baseSecondsPerToken: r.baseSecondsPerToken, rounds: ctx.plan.latencyRepeats };
   await ctx.ws.write(path, record(ctx, "latency", "all", 0, rows, seconds, meta));
-  ctx.log(`latency: ${ids.map((id, i) => `${id} ${median(r.ratios[i]).toFixed(3)}`).join(", ")}`);
+  ctx.log(
+    `latency: ${ids.map((id, i) => `${id} ${geometricMean(r.ratios[i]).toFixed(3)}`).join(", ")}`,
+  );
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** The geometric mean (what paired.ts averages latency rounds with). */
+function geometricMean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 }

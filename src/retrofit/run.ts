@@ -41,7 +41,7 @@ import {
   validateBudget,
 } from "./phases.ts";
 import { parseVariantLabel } from "./mitigations.ts";
-import { RETROFIT_IDS, type RetrofitId } from "./registry.ts";
+import { ALL_OPTION_IDS, type OptionId, RETROFIT_IDS } from "./registry.ts";
 import { RetrofitWorkspace } from "./workspace.ts";
 
 export type { FinetuneBudget } from "./phases.ts";
@@ -94,7 +94,8 @@ export interface RetrofitRunOptions {
   preset: string;
   /** Base checkpoint (weights of the pretrained RoPE model at L0). */
   base: string;
-  options: readonly RetrofitId[];
+  /** Options (and ablations, `deno task ablate`) to run. */
+  options: readonly OptionId[];
   seeds: readonly number[];
   /** Mitigation variants to run for every seed, as `option+variant` labels. */
   mitigations?: readonly string[];
@@ -116,7 +117,7 @@ export interface RetrofitRunOptions {
  * variants (`option+variant` labels) seed-major, then latency.
  */
 export function taskList(
-  options: readonly RetrofitId[],
+  options: readonly OptionId[],
   seeds: readonly number[],
   mitigations: readonly string[] = [],
 ): Task[] {
@@ -139,13 +140,13 @@ export function taskList(
   ];
 }
 
-async function runTask(ctx: PhaseContext, task: Task, options: readonly RetrofitId[]) {
+async function runTask(ctx: PhaseContext, task: Task, options: readonly OptionId[]) {
   const [kind, id, seed, variant] = task.split(":");
   if (kind === "base") return await evaluateBasePhase(ctx);
-  if (kind === "step0") return await evaluateStep0Phase(ctx, id as RetrofitId);
+  if (kind === "step0") return await evaluateStep0Phase(ctx, id as OptionId);
   if (kind === "chunk") {
     const v = variant ? parseVariantLabel(`${id}+${variant}`).variant : undefined;
-    return await fineTunePhase(ctx, id as RetrofitId, Number(seed), v);
+    return await fineTunePhase(ctx, id as OptionId, Number(seed), v);
   }
   if (kind === "latency") return await latencyPhase(ctx, options);
   throw new RangeError(
@@ -392,7 +393,7 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
   const options = listFlag(
     "options",
     values.options!,
-    (s) => choiceFlag("options", s, RETROFIT_IDS),
+    (s) => choiceFlag("options", s, ALL_OPTION_IDS),
   );
   const seeds = listFlag(
     "seeds",
