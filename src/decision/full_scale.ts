@@ -26,7 +26,7 @@ import {
   yarnRamp,
 } from "../positions/rope.ts";
 import { type BucketOptions, relativePositionBucket } from "../positions/t5.ts";
-import { requireGreater, requireInteger } from "../positions/validate.ts";
+import { requireGreater, requireInteger } from "../util/validate.ts";
 
 /** One attention geometry: the head, the heads per layer, the rotary base and the two lengths. */
 export interface HeadGeometry {

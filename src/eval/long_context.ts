@@ -336,7 +336,10 @@ export function bpbByLength(
   });
 }
 
-/** Mean value of a metric's rows (over grid cells or bands). */
+/**
+ * Unweighted mean of `metric`'s non-null row values: each grid cell or band counts once, whatever
+ * its `n`. NaN when the metric has no non-null row.
+ */
 export function gridMean(rows: readonly EvalRow[], metric: MetricName): number {
   const xs = rows.filter((r) => r.metric === metric && r.value !== null).map((r) => r.value!);
   return xs.length ? mean(xs) : NaN;

@@ -1,6 +1,6 @@
 /**
  * The retrofit results as one tidy table, its loader and its summary. This schema is a contract:
- * the decision notebook (issue 7) codes against it, so it changes only by adding metrics.
+ * the decision notebook (09_decision) codes against it, so it changes only by adding metrics.
  *
  * ## `assets/results/<preset>/metrics.csv`
  * Columns, exactly and in this order: `option,seed,step,metric,setting,value,n,commit,command`.
@@ -63,6 +63,7 @@
 import type pl from "nodejs-polars";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { Rng } from "../data/rng.ts";
+import { optionRank } from "../retrofit/registry.ts";
 
 /** The columns of metrics.csv, in order. */
 export const METRIC_COLUMNS = [
@@ -408,12 +409,8 @@ export function summarizeRows(
     boots.sort((a, b) => a - b);
     out.push({ ...base, mean, ci_low: quantile(boots, 0.025), ci_high: quantile(boots, 0.975) });
   }
-  const order = (o: string) => {
-    const i = ["base", "rope", "pi", "ntk", "yarn", "alibi", "t5"].indexOf(o);
-    return i < 0 ? 99 : i;
-  };
   out.sort((a, b) =>
-    order(a.option) - order(b.option) || a.option.localeCompare(b.option) ||
+    optionRank(a.option) - optionRank(b.option) || a.option.localeCompare(b.option) ||
     METRICS.indexOf(a.metric as MetricName) - METRICS.indexOf(b.metric as MetricName) ||
     a.setting.localeCompare(b.setting, undefined, { numeric: true })
   );

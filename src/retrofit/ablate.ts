@@ -23,6 +23,7 @@
 import { parseArgs } from "node:util";
 import { main as retrofitMain } from "./run.ts";
 import { ABLATION_IDS } from "./registry.ts";
+import { exists } from "../util/files.ts";
 
 /** The options stage 1 runs: the ablations plus the options they are read against. */
 export const ABLATION_OPTIONS = ["pi", ...ABLATION_IDS, "yarn", "ntk"] as const;
@@ -94,7 +95,7 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`ablate: ${first.stage}: deno task retrofit ${first.argv.join(" ")}`);
   await retrofitMain(first.argv);
   // Checked after stage 1, which may itself have shipped the ntk model (its seed 0).
-  const ntkExists = await Deno.stat(ntkCheckpoint).then(() => true, () => false);
+  const ntkExists = await exists(ntkCheckpoint);
   const rest = ablationCommands(pass, { preset, out, ntkCheckpoint, ntkExists }).slice(1);
   for (const s of rest) {
     console.log(`ablate: ${s.stage}: deno task retrofit ${s.argv.join(" ")}`);

@@ -36,6 +36,27 @@ export const RETROFIT_IDS = ["rope", "pi", "ntk", "yarn", "alibi", "t5"] as cons
 export type RetrofitId = typeof RETROFIT_IDS[number];
 
 /**
+ * Every option a results table may hold, in the order tables, figures and tie-breaks list them:
+ * the unconverted `base`, then the registry's options. The one home of that order.
+ */
+export const OPTION_ORDER: readonly string[] = ["base", ...RETROFIT_IDS];
+
+/**
+ * Position of `option` in {@link OPTION_ORDER}; options it does not know (mitigation variants
+ * such as `t5+window`) come after all of them.
+ *
+ * @example
+ * ```ts
+ * optionRank("pi"); // 2
+ * optionRank("t5+window"); // 7
+ * ```
+ */
+export function optionRank(option: string): number {
+  const i = OPTION_ORDER.indexOf(option);
+  return i < 0 ? OPTION_ORDER.length : i;
+}
+
+/**
  * Ablation ids (issue #13): labelled variants run beside the six options, never in their place,
  * and never part of the decision (`deno task ablate` writes them to their own results folder).
  */

@@ -28,6 +28,7 @@ import { loadCheckpoint } from "../model/checkpoint.ts";
 import { getPreset } from "../model/presets.ts";
 import { choiceFlag, listFlag, numberFlag, optionalNumber } from "../util/cli.ts";
 import { gitCommit, isDirty } from "../util/git.ts";
+import { exists } from "../util/files.ts";
 import { fmtTime } from "../util/time.ts";
 import { type AssembleResult, assembleTables } from "./assemble.ts";
 import {
@@ -205,7 +206,7 @@ export async function assemble(o: RetrofitRunOptions): Promise<AssembleResult> {
  */
 async function frozenSnapshot(root: string, commit: string): Promise<string> {
   const dir = `${root}/build/frozen/${commit.slice(0, 12)}`;
-  if (!(await Deno.stat(dir).then(() => true, () => false))) {
+  if (!(await exists(dir))) {
     const out = await new Deno.Command("git", {
       args: ["worktree", "add", "--detach", dir, commit],
       cwd: root,
@@ -347,7 +348,7 @@ async function landRecords(o: RetrofitRunOptions, task: Task): Promise<void> {
     await new Deno.Command("git", { args, stdout: "piped", stderr: "piped" }).output();
   for (let attempt = 0; attempt < 5; attempt++) {
     const existing: string[] = [];
-    for (const p of paths) if (await Deno.stat(p).then(() => true, () => false)) existing.push(p);
+    for (const p of paths) if (await exists(p)) existing.push(p);
     const add = await git(["add", "--", ...existing]);
     const commit = await git([
       "commit",
