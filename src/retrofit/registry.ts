@@ -98,6 +98,8 @@ export interface Conversion {
   newParams: number;
   /** Names of the added weight tensors. */
   addedTensors: string[];
+  /** The registry entry's title ("YaRN"). */
+  title: string;
   /** One line each: what the conversion takes out of the model and what it puts in. */
   removes: string;
   adds: string;
@@ -345,6 +347,7 @@ export function convert(
   const baseCount = countParameters(baseConfig);
   return {
     id: spec.id,
+    title: spec.title,
     config,
     weights,
     newParams: countParameters(config) - baseCount,
