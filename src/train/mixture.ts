@@ -61,6 +61,12 @@ export interface MixtureOptions {
    * original base; "training" draws each row's wording uniformly from TRAINING_WORDINGS).
    */
   wordingSet?: WordingSet;
+  /**
+   * Draw copy rows only where a mixture without them would draw text (default false: copy rows
+   * come first, as in pretraining). With it, adding copy rows changes nothing but some text rows,
+   * which is what a controlled mitigation needs.
+   */
+  copyReplacesText?: boolean;
 }
 
 /** One batch: tokens [batch, seqLen + 1] and target weights [batch, seqLen], row-major. */
@@ -191,14 +197,19 @@ export function mixtureBatch(
   let taskRows = 0;
   for (let b = 0; b < batch; b++) {
     const row: Row = { rowWeights: weights.subarray(b * seqLen, (b + 1) * seqLen), answerWeight };
-    // One draw picks the row kind: [0, copy) copy, [copy, copy + task) task, the rest text.
+    // One draw picks the row kind: [0, copy) copy, [copy, copy + task) task, the rest text; with
+    // copyReplacesText the copy band moves after the task band, [task, task + copy).
     const u = rng.next();
+    const isCopy = o.copyReplacesText
+      ? u >= taskFraction && u < taskFraction + copyFraction
+      : u < copyFraction;
+    const taskFrom = o.copyReplacesText ? 0 : copyFraction;
     let bytes: Uint8Array | null;
-    if (u < copyFraction && o.copyMaxDistance !== undefined) {
+    if (isCopy && o.copyMaxDistance !== undefined) {
       bytes = oneStringCopyRow(docs, o, rng, row);
-    } else if (u < copyFraction) {
+    } else if (isCopy) {
       bytes = threeStringCopyRow(docs, seqLen, rng, row);
-    } else if (u < copyFraction + taskFraction) {
+    } else if (u >= taskFrom && u < taskFrom + taskFraction) {
       bytes = taskRow(docs, o, wordings, rng, row);
       if (bytes) taskRows++;
       else bytes = sampleWindow(docs, seqLen + 1, rng);
