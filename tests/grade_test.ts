@@ -202,7 +202,7 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     async () => {
       assert.match(messages(r("read_passwd"), "90.1"), /NotCapable|PermissionDenied/);
       assert.match(messages(r("read_passwd"), "90.1"), /read access to "\/etc\/passwd"/);
-      assert.match(messages(r("read_grader"), "90.1"), /NotCapable: Requires read access/);
+      assert.match(messages(r("read_grader"), "90.1"), /import\(\) and import\.meta are not allowed/);
       assert.match(messages(r("read_notebooks"), "90.1"), /NotCapable: Requires read access/);
       assert.match(messages(r("fetch"), "90.1"), /net access/);
       assert.match(messages(r("write_outside"), "90.1"), /write access/);
@@ -230,14 +230,11 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     assert.match(messages(r("exit"), "90.1"), /Deno\.exit is not allowed while grading/);
     full90_2("exit");
   });
-  await t.step("tampering: assert frozen, fake results and fake lines ignored, tests kept", () => {
-    assert.match(exercise(r("assert_tamper"), "90.1").reason!, /tampering: tried to modify/);
+  await t.step("tampering: learner code changes only its own process; tests kept", () => {
     assert.equal(exercise(r("assert_tamper"), "90.1").points, 0);
     const fake = r("fake_results");
-    assert.match(exercise(fake, "90.2").reason!, /tampering: exercise 90\.2 started twice/);
+    assert.match(messages(fake, "90.1"), /import\(\) and import\.meta are not allowed/);
     assert.equal(exercise(fake, "90.2").points, 0, "results the learner reported are ignored");
-    assert.equal(exercise(fake, "90.1").points, 2, "the fake @@GRADE line has no nonce");
-    assert.match(exercise(r("builtin_tamper"), "90.1").reason!, /modified built-ins: Object\.is/);
     assert.equal(exercise(r("builtin_tamper"), "90.1").points, 0);
     assert.equal(exercise(r("edited_tests"), "90.1").points, 0);
     assert.match(r("edited_tests").files[0].notes.join("\n"), /tests of 90\.1 were edited/);

@@ -248,6 +248,33 @@ export function stripComments(src: string): string {
   return scan(src).map((t) => (t.kind === "comment" ? " " : t.text)).join("");
 }
 
+/** The source with comments and string literals blanked (template substitutions are code). */
+export function codeOnly(src: string): string {
+  return scan(src).map((t) => (t.kind === "code" ? t.text : " ")).join("");
+}
+
+/** Limits on a submission, checked before any parsing beyond JSON. */
+export const SUBMISSION_LIMITS = { fileBytes: 20 << 20, codeCellChars: 64 << 10, codeCells: 1000 };
+
+/**
+ * Why a parsed submission is too big to grade (a code cell over 64 Ki characters, more than 1000
+ * code cells), or null. The file size (20 MiB) is checked before reading.
+ */
+export function submissionLimitProblem(nb: Notebook, name: string): string | null {
+  const code = nb.cells.filter((c) => c.cell_type === "code");
+  if (code.length > SUBMISSION_LIMITS.codeCells) {
+    return `${name} has ${code.length} code cells; at most ${SUBMISSION_LIMITS.codeCells} are graded`;
+  }
+  for (const [i, c] of nb.cells.entries()) {
+    const n = c.cell_type === "code" ? cellSource(c).length : 0;
+    if (n > SUBMISSION_LIMITS.codeCellChars) {
+      return `${name}: code cell ${i} has ${n} characters; a cell may have at most ` +
+        `${SUBMISSION_LIMITS.codeCellChars}`;
+    }
+  }
+  return null;
+}
+
 /** A lexical piece: code text, a string/template/regex literal or a comment. */
 interface Piece {
   kind: "code" | "string" | "comment";
@@ -325,7 +352,7 @@ function scan(src: string): Piece[] {
       }
     } else if (
       c === "/" && /^$|[(,=:[!&|?{};+\-*%<>~^]$/.test(lastSignificant()) &&
-      !/\breturn$|\btypeof$/.test(code)
+      !/\breturn$|\btypeof$/.test(code.slice(-8))
     ) {
       // a regex literal
       flush();
@@ -372,41 +399,64 @@ export function splitStatements(src: string): string[] {
   let current = "";
   let depth = 0;
   let code = ""; // the current statement's code only (no comments)
+  let head = -1; // where the statement's code starts (-1: not yet), to test how it begins
   const push = () => {
-    if (code.trim()) out.push(current.trim());
+    if (head >= 0) out.push(current.trim());
     else if (current.trim() && out.length === 0) {
       /* comments only so far: keep them for the next statement */ return;
     }
     current = "";
     code = "";
+    head = -1;
   };
   const pieces = scan(src);
   for (let p = 0; p < pieces.length; p++) {
     const piece = pieces[p];
     if (piece.kind !== "code") {
       current += piece.text;
-      if (piece.kind === "string") code += piece.text;
+      if (piece.kind === "string") {
+        if (head < 0) head = code.length;
+        code += piece.text;
+      }
       continue;
     }
     const text = piece.text;
     for (let i = 0; i < text.length; i++) {
       const c = text[i];
       current += c;
+      if (head < 0 && !WHITESPACE.test(c)) head = code.length;
       code += c;
       if ("([{".includes(c)) depth++;
       else if (")]}".includes(c)) depth--;
       if (depth !== 0) continue;
       if (c === ";") push();
-      else if (c === "}" && BLOCK_STARTERS.test(code.trim())) {
+      else if (c === "}" && BLOCK_STARTERS.test(code.slice(head, head + 80))) {
         // a block statement ends here unless it continues (else, catch, finally, while of do)
-        const rest = text.slice(i + 1) + pieces.slice(p + 1).map((x) => x.text).join("");
-        const next = rest.replace(/^(\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/, "");
-        if (!/^(else|catch|finally|while)\b|^[).,;?:=&|]/.test(next)) push();
+        if (!CONTINUES.test(nextSignificant(pieces, p, i + 1))) push();
       }
     }
   }
-  if (code.trim()) out.push(current.trim());
+  if (head >= 0) out.push(current.trim());
   return out;
+}
+
+const WHITESPACE = /\s/;
+const CONTINUES = /^(else|catch|finally|while)\b|^[).,;?:=&|]/;
+const SKIP_SPACE = /\s*/y;
+
+/** Up to 16 characters of code after `pieces[p].text[i]`, skipping spaces and comments. */
+function nextSignificant(pieces: Piece[], p: number, i: number): string {
+  for (let q = p; q < pieces.length; q++) {
+    const piece = pieces[q];
+    if (piece.kind === "comment") continue;
+    const from = q === p ? i : 0;
+    if (piece.kind === "string") return piece.text.slice(0, 16);
+    SKIP_SPACE.lastIndex = from;
+    SKIP_SPACE.exec(piece.text);
+    const at = SKIP_SPACE.lastIndex;
+    if (at < piece.text.length) return piece.text.slice(at, at + 16);
+  }
+  return "";
 }
 
 /** Identifiers a piece of code mentions (not property names after `.`), comments/strings excluded. */
@@ -429,7 +479,7 @@ export function identifiersUsed(src: string): Set<string> {
 /** Names bound by a destructuring pattern or a single identifier. */
 function patternNames(pattern: string): string[] {
   // drop default values and property keys (`a: b` binds b), keep identifiers
-  const cleaned = pattern.replace(/=[^,}\]]*/g, "").replace(/[\w$]+\s*:/g, "");
+  const cleaned = pattern.replace(/=[^,}\]]*/g, "").replace(/(?<![\w$])[\w$]+\s*:/g, "");
   return [...cleaned.matchAll(/[A-Za-z_$][\w$]*/g)].map((m) => m[0]);
 }
 
@@ -512,6 +562,9 @@ export function isImportStatement(stmt: string): boolean {
  */
 export function parseImport(stmt: string): ImportBinding[] {
   const code = stripComments(stmt).trim();
+  if (code.length > 4000) {
+    throw new SyntaxError("an import declaration longer than 4000 characters");
+  }
   const spec = /from\s*(["'])(.+?)\1\s*;?\s*$/.exec(code) ?? /^import\s*(["'])(.+?)\1/.exec(code);
   if (!spec) throw new SyntaxError(`cannot parse import: ${code.slice(0, 120)}`);
   const specifier = spec[2];

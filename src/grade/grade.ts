@@ -26,9 +26,12 @@ import {
   findExercises,
   type Notebook,
   parseNotebookText,
+  SUBMISSION_LIMITS,
+  submissionLimitProblem,
 } from "./exercises.ts";
 import { buildGradingProgram, COURSE_ROOT, type PlannedExercise } from "./module.ts";
-import { runSandboxed, type SandboxOptions } from "./sandbox.ts";
+import { runSandboxed, type SandboxOptions, type SandboxRun } from "./sandbox.ts";
+import { csvCell, quote } from "./text.ts";
 
 /** A reference notebook with exercises. */
 export interface Reference {
@@ -66,6 +69,8 @@ export interface FileReport {
   notes: string[];
   exercises: ExerciseReport[];
   seconds: number;
+  /** Where the learner's code ran: the OS jail, or Deno's permission sandbox alone. */
+  sandbox?: "bwrap jail" | "deno permissions only";
 }
 
 /** A learner's report (written as `<out>/<learner>.json`). */
@@ -142,7 +147,7 @@ function score(
   const round = (v: number) => Math.round(v * 1e9) / 1e9;
   const rows: CheckReport[] = plan.labels.map((label, i) => {
     const c = checks?.[i];
-    const passed = !!c?.passed && !reason?.startsWith("tampering");
+    const passed = !!c?.passed;
     return {
       label,
       hidden: plan.hidden[i],
@@ -169,6 +174,14 @@ export async function gradeFile(
   const t0 = performance.now();
   let text: string;
   try {
+    const size = (await Deno.stat(file)).size;
+    if (size > SUBMISSION_LIMITS.fileBytes) {
+      return rejected(
+        file,
+        `the file has ${size} bytes; a submission may have at most ${SUBMISSION_LIMITS.fileBytes}`,
+        t0,
+      );
+    }
     text = await Deno.readTextFile(file);
   } catch (e) {
     return rejected(file, `cannot read the file: ${(e as Error).message}`, t0);
@@ -177,8 +190,10 @@ export async function gradeFile(
   try {
     sub = parseNotebookText(text, basename(file));
   } catch (e) {
-    return rejected(file, (e as Error).message, t0);
+    return rejected(file, (e as Error).message.slice(0, 500), t0);
   }
+  const tooBig = submissionLimitProblem(sub, basename(file));
+  if (tooBig) return rejected(file, tooBig, t0);
   const ref = matchReference(sub, file, refs);
   if (!ref) {
     return rejected(
@@ -190,6 +205,7 @@ export async function gradeFile(
   }
   const reports = new Map<string, ExerciseReport>();
   const notes = new Set<string>();
+  let jailed: boolean | undefined;
   let remaining = ref.exercises.map((e) => e.id);
   while (remaining.length) {
     const program = buildGradingProgram({
@@ -200,48 +216,28 @@ export async function gradeFile(
     });
     program.notes.forEach((n) => notes.add(n));
     const run = await runSandboxed(program, opts);
-    const tampered = new Map<string, string>();
-    for (const t of run.tampering) tampered.set(t.id, t.what);
-    const seen = new Set<string>();
+    jailed = run.jail.available;
+    if (!jailed) notes.add(`warning: graded without the OS jail (${run.jail.reason})`);
     for (const r of run.results) {
       const plan = program.plan.find((p) => p.id === r.id);
-      if (!plan) continue;
-      if (seen.has(r.id)) tampered.set(r.id, `results for ${r.id} reported twice`);
-      seen.add(r.id);
-      if (r.tampering?.length) tampered.set(r.id, r.tampering.join("; "));
-      const assertTamper = [r.reason, ...r.checks.map((c) => c.message)].find((m) =>
-        m && /read.only property|not extensible|Cannot (assign|add|redefine|delete)/i.test(m) &&
-        /assert|equal|ok|deepEqual|strict/.test(m)
-      );
-      if (assertTamper) tampered.set(r.id, `tried to modify node:assert (${assertTamper})`);
-      reports.set(r.id, score(plan, r.checks, r.reason));
-    }
-    for (const [id, what] of tampered) {
-      const plan = program.plan.find((p) => p.id === id);
-      if (plan) reports.set(id, score(plan, null, `tampering: ${what}`));
+      if (plan && !reports.has(r.id)) reports.set(r.id, score(plan, r.checks, r.reason));
     }
     const missing = remaining.filter((id) => !reports.has(id));
     if (!missing.length) break;
-    const first = program.plan.find((p) => p.id === missing[0])!;
-    const heapOom = /out of memory|heap limit|Allocation failed/i.test(run.stderrTail);
-    const limitReason = run.killed === "time"
-      ? `time limit exceeded (${
-        ((opts.timeoutMs ?? 60_000) / 1000).toFixed(0)
-      } s) while grading ${first.id}`
-      : run.killed === "memory" || heapOom
-      ? `memory limit exceeded (${opts.memoryMb ?? 1536} MiB${
-        heapOom ? ", JavaScript heap" : ""
-      }) while grading ${first.id}`
-      : `the grading process stopped (exit code ${run.code}) while grading ${first.id}: ${
-        lastError(run.stderrTail)
-      }`;
-    reports.set(first.id, score(first, null, limitReason));
-    // rerun the rest when the run was stopped by a limit or got partway; a crash before any
-    // result would repeat for every exercise
-    if (run.killed || heapOom || run.results.length > 0) remaining = missing.slice(1);
+    const charged = run.lost && missing.includes(run.lost) ? run.lost : missing[0];
+    const plan = program.plan.find((p) => p.id === charged)!;
+    const reason = stopReason(run, opts, charged);
+    reports.set(charged, score(plan, null, reason));
+    // rerun the rest when the run was stopped by a limit, lost its learner or got partway; a
+    // crash of the checker before any result would repeat for every exercise
+    const rest = missing.filter((id) => id !== charged);
+    if (run.killed || run.lost || run.results.length > 0) remaining = rest;
     else {
-      for (const id of missing.slice(1)) {
-        reports.set(id, score(program.plan.find((p) => p.id === id)!, null, limitReason));
+      for (const id of rest) {
+        reports.set(
+          id,
+          score(program.plan.find((p) => p.id === id)!, null, reason),
+        );
       }
       break;
     }
@@ -253,7 +249,32 @@ export async function gradeFile(
     notes: [...notes],
     exercises: ref.exercises.map((e) => reports.get(e.id)!),
     seconds: (performance.now() - t0) / 1000,
+    sandbox: jailed === false ? "deno permissions only" : "bwrap jail",
   };
+}
+
+/** Why exercise `id` got no result from a run (limits, a crash), learner text quoted. */
+function stopReason(run: SandboxRun, opts: GradeOptions, id: string): string {
+  const heapOom = /out of memory|heap limit|Allocation failed/i.test(run.stderrTail);
+  if (run.killed === "time") {
+    return `time limit exceeded (${((opts.timeoutMs ?? 60_000) / 1000).toFixed(0)} s) ` +
+      `while grading ${id}`;
+  }
+  if (run.killed === "memory" || heapOom) {
+    return `memory limit exceeded (${opts.memoryMb ?? 1536} MiB${
+      heapOom ? ", JavaScript heap" : ""
+    }) while grading ${id}`;
+  }
+  if (run.killed === "disk") {
+    return `disk limit exceeded (${opts.diskMb ?? 64} MiB written) while grading ${id}`;
+  }
+  if (run.lost) {
+    return `the learner's process ended (exit code ${run.learnerCode}) while grading ${id}; ` +
+      `its last error output: ${quote(lastError(run.stderrTail), 300)}`;
+  }
+  return `the grading process stopped (exit code ${run.code}) while grading ${id}: ${
+    quote(lastError(run.checkerStderrTail + "\n" + run.stderrTail), 300)
+  }`;
 }
 
 function lastError(stderr: string): string {
@@ -308,28 +329,50 @@ export async function gradeLearner(
 }
 
 /**
+ * Learner ids made safe and unique: characters other than letters, digits, `_`, `.` and `-`
+ * become `_`, a leading dot gets a `_` before it, and an id equal (ignoring case) to an earlier one
+ * gets `-2`, `-3`... so two learners never share a report file or a gradebook row.
+ *
+ * @example
+ * ```ts
+ * uniqueIds(["a b", "a_b", "Alice", "alice", ".."]); // ["a_b", "a_b-2", "Alice", "alice-2", "_.."]
+ * ```
+ */
+export function uniqueIds(ids: string[]): string[] {
+  const taken = new Set<string>();
+  return ids.map((raw) => {
+    let base = raw.replace(/[^\w.-]/g, "_").slice(0, 100) || "_";
+    if (base.startsWith(".")) base = "_" + base;
+    let id = base;
+    for (let k = 2; taken.has(id.toLowerCase()); k++) id = `${base}-${k}`;
+    taken.add(id.toLowerCase());
+    return id;
+  });
+}
+
+/**
  * Expands command-line paths into learners: a file is a learner (its name stem); a folder's files
- * are learners, and each subfolder is one learner with all the files inside it.
+ * are learners, and each subfolder is one learner with all the files inside it. Ids are made safe
+ * and unique with {@link uniqueIds} (a folder `alice/` and a file `alice.txt` are two learners).
  */
 export function collectLearners(paths: string[]): Map<string, string[]> {
-  const learners = new Map<string, string[]>();
-  const add = (id: string, file: string) => learners.set(id, [...(learners.get(id) ?? []), file]);
+  const found: [string, string[]][] = [];
   for (const p of paths) {
     const info = Deno.statSync(p);
-    if (info.isFile) add(basename(p, extname(p)), resolve(p));
+    if (info.isFile) found.push([basename(p, extname(p)), [resolve(p)]]);
     else {
       for (const e of [...Deno.readDirSync(p)].sort((a, b) => a.name.localeCompare(b.name))) {
         const full = resolve(join(p, e.name));
-        if (e.isFile) add(basename(e.name, extname(e.name)), full);
+        if (e.isFile) found.push([basename(e.name, extname(e.name)), [full]]);
         else if (e.isDirectory) {
-          for (const f of [...Deno.readDirSync(full)].filter((x) => x.isFile)) {
-            add(e.name, join(full, f.name));
-          }
+          const files = [...Deno.readDirSync(full)].filter((x) => x.isFile).map((x) => x.name);
+          found.push([e.name, files.sort().map((f) => join(full, f))]);
         }
       }
     }
   }
-  return learners;
+  const ids = uniqueIds(found.map(([id]) => id));
+  return new Map(found.map(([, files], i) => [ids[i], files]));
 }
 
 /** Runs `fn` over items with at most `workers` at once, keeping order in the result. */
@@ -357,8 +400,9 @@ export async function pool<T, R>(
 export async function writeGradebook(reports: LearnerReport[], out: string): Promise<string[]> {
   await Deno.mkdir(out, { recursive: true });
   const written: string[] = [];
-  for (const r of reports) {
-    const path = join(out, `${r.learner.replace(/[^\w.-]/g, "_")}.json`);
+  const fileIds = uniqueIds(reports.map((r) => r.learner));
+  for (const [i, r] of reports.entries()) {
+    const path = join(out, `${fileIds[i]}.json`);
     await writeFileAtomic(path, JSON.stringify(r, null, 2) + "\n");
     written.push(path);
   }
@@ -381,13 +425,15 @@ export async function writeGradebook(reports: LearnerReport[], out: string): Pro
     ]);
     row.notes = reasons.join(" | ").replace(/\s+/g, " ").slice(0, 300);
     return row;
-  });
+  }).sort((a, b) => String(a.learner).localeCompare(String(b.learner)));
   const schema = ["learner", ...ids, "points", "max", "notes"];
+  const csv = [schema, ...rows.map((r) => schema.map((c) => r[c] ?? null))]
+    .map((cells) => cells.map((v) => csvCell(v)).join(",")).join("\n") + "\n";
+  const csvPath = join(out, "gradebook.csv");
+  await writeFileAtomic(csvPath, csv);
   const df = pl.DataFrame(
     Object.fromEntries(schema.map((c) => [c, rows.map((r) => r[c] ?? null)])),
-  ).sort("learner");
-  const csvPath = join(out, "gradebook.csv");
-  await writeFileAtomic(csvPath, df.writeCSV().toString());
+  );
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Gradebook</title>
 <style>body{font-family:sans-serif;margin:2em}td,th{padding:3px 10px;border-bottom:1px solid #ddd}</style>
 </head><body><h1>Gradebook</h1>${tableBundle(df)["text/html"]}</body></html>\n`;
@@ -414,7 +460,9 @@ export async function gradeAll(
         learner,
         points: 0,
         max: 0,
-        files: files.map((f) => rejected(f, `grader error: ${(e as Error).message}`, 0)),
+        files: files.map((f) =>
+          rejected(f, `grader error: ${quote(String((e as Error)?.message), 300)}`, 0)
+        ),
       };
     }
     opts.log?.(
