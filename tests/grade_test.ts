@@ -5,7 +5,7 @@
  * the real notebooks 01-04 once.
  */
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   cellSource,
   declaredNames,
@@ -15,41 +15,20 @@ import {
   parseNotebookText,
   splitStatements,
 } from "../src/grade/exercises.ts";
-import {
-  gradeAll,
-  gradeFile,
-  type LearnerReport,
-  loadReferences,
-  type Reference,
-  selfCheck,
-} from "../src/grade/grade.ts";
+import { gradeFile, loadReferences, selfCheck } from "../src/grade/grade.ts";
 import { writeStudentVersions } from "../src/grade/student.ts";
-
-const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const FIXTURES = join(ROOT, "tests/fixtures/grade");
-const refs = loadReferences(join(FIXTURES, "reference"));
-const fixture = refs[0];
-const LIMITS = { timeoutMs: 8_000, memoryMb: 768 };
-
-/** The fixture notebook with the solution region of exercise `id` replaced by `code`. */
-function withSolution(id: string, code: string, base: Notebook = fixture.notebook): Notebook {
-  const nb: Notebook = structuredClone(base);
-  const ex = findExercises(nb).find((e) => e.id === id)!;
-  const src = cellSource(nb.cells[ex.cellIndex]);
-  nb.cells[ex.cellIndex].source = src.replace(
-    /\/\/ BEGIN SOLUTION[\s\S]*\/\/ END SOLUTION/,
-    `// BEGIN SOLUTION\n${code}\n  // END SOLUTION`,
-  );
-  return nb;
-}
-
-/** The fixture notebook with `code` added at the top level of exercise `id`'s cell. */
-function withCellCode(id: string, code: string): Notebook {
-  const nb: Notebook = structuredClone(fixture.notebook);
-  const ex = findExercises(nb).find((e) => e.id === id)!;
-  nb.cells[ex.cellIndex].source = cellSource(nb.cells[ex.cellIndex]) + "\n" + code;
-  return nb;
-}
+import {
+  exercise,
+  fixture,
+  FIXTURES,
+  gradeBatch,
+  LIMITS,
+  messages,
+  refs,
+  ROOT,
+  withCellCode,
+  withSolution,
+} from "./grade_helpers.ts";
 
 Deno.test("markers: exercises found, statements split, names declared", () => {
   const ex = fixture.exercises;
@@ -96,28 +75,6 @@ Deno.test("learner version: stubs, no hidden tests, no outputs", async () => {
   assert.ok(learner.cells.every((c) => c.cell_type !== "code" || c.execution_count === null));
   await Deno.remove(out, { recursive: true });
 });
-
-/** Writes submissions into a temp folder and grades them as one batch. */
-async function gradeBatch(
-  subs: Record<string, Notebook | string>,
-  references: Reference[] = refs,
-  opts = LIMITS,
-): Promise<{ reports: Map<string, LearnerReport>; out: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "grade-subs-" });
-  const learners = new Map<string, string[]>();
-  for (const [name, nb] of Object.entries(subs)) {
-    const file = join(dir, name.includes(".") ? name : `${name}.ipynb`);
-    await Deno.writeTextFile(file, typeof nb === "string" ? nb : JSON.stringify(nb));
-    learners.set(name.replace(/\.\w+$/, ""), [file]);
-  }
-  const out = join(dir, "grades");
-  const list = await gradeAll(learners, references, { ...opts, out, workers: 2 });
-  return { reports: new Map(list.map((r) => [r.learner, r])), out };
-}
-
-const exercise = (r: LearnerReport, id: string) => r.files[0].exercises.find((e) => e.id === id)!;
-const messages = (r: LearnerReport, id: string) =>
-  exercise(r, id).checks.map((c) => c.message ?? "").join("\n") + (exercise(r, id).reason ?? "");
 
 Deno.test("grader: full marks, zero, partial credit, and every attack contained", async (t) => {
   const learner = learnerVersion(fixture.notebook);
@@ -202,7 +159,10 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     async () => {
       assert.match(messages(r("read_passwd"), "90.1"), /NotCapable|PermissionDenied/);
       assert.match(messages(r("read_passwd"), "90.1"), /read access to "\/etc\/passwd"/);
-      assert.match(messages(r("read_grader"), "90.1"), /import\(\) and import\.meta are not allowed/);
+      assert.match(
+        messages(r("read_grader"), "90.1"),
+        /import\(\) and import\.meta are not allowed/,
+      );
       assert.match(messages(r("read_notebooks"), "90.1"), /NotCapable: Requires read access/);
       assert.match(messages(r("fetch"), "90.1"), /net access/);
       assert.match(messages(r("write_outside"), "90.1"), /write access/);

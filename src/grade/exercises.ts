@@ -561,10 +561,12 @@ export function isImportStatement(stmt: string): boolean {
  * ```
  */
 export function parseImport(stmt: string): ImportBinding[] {
-  const code = stripComments(stmt).trim();
+  let code = stripComments(stmt).trim();
   if (code.length > 4000) {
     throw new SyntaxError("an import declaration longer than 4000 characters");
   }
+  // import attributes (`with { type: "json" }`) are not kept: no course import needs them
+  code = code.replace(/\s*\b(with|assert)\s*\{[^{}]*\}\s*;?\s*$/, ";");
   const spec = /from\s*(["'])(.+?)\1\s*;?\s*$/.exec(code) ?? /^import\s*(["'])(.+?)\1/.exec(code);
   if (!spec) throw new SyntaxError(`cannot parse import: ${code.slice(0, 120)}`);
   const specifier = spec[2];

@@ -29,7 +29,12 @@ import {
   SUBMISSION_LIMITS,
   submissionLimitProblem,
 } from "./exercises.ts";
-import { buildGradingProgram, COURSE_ROOT, type PlannedExercise } from "./module.ts";
+import {
+  buildGradingProgram,
+  COURSE_ROOT,
+  type GradingProgram,
+  type PlannedExercise,
+} from "./module.ts";
 import { runSandboxed, type SandboxOptions, type SandboxRun } from "./sandbox.ts";
 import { csvCell, quote } from "./text.ts";
 
@@ -208,12 +213,17 @@ export async function gradeFile(
   let jailed: boolean | undefined;
   let remaining = ref.exercises.map((e) => e.id);
   while (remaining.length) {
-    const program = buildGradingProgram({
-      reference: ref.notebook,
-      referenceName: ref.name,
-      submission: sub,
-      only: remaining,
-    });
+    let program: GradingProgram;
+    try {
+      program = buildGradingProgram({
+        reference: ref.notebook,
+        referenceName: ref.name,
+        submission: sub,
+        only: remaining,
+      });
+    } catch (e) {
+      return rejected(file, `cannot read the submission's code: ${quote(String(e), 300)}`, t0);
+    }
     program.notes.forEach((n) => notes.add(n));
     const run = await runSandboxed(program, opts);
     jailed = run.jail.available;

@@ -394,7 +394,14 @@ function learnerModule(
       code.push(s);
       continue;
     }
-    for (const b of parseImport(s)) {
+    let parsed: ImportBinding[];
+    try {
+      parsed = parseImport(s);
+    } catch {
+      notes.push(`exercise ${ex.id}: an import that cannot be read was dropped: ${quote(s, 80)}`);
+      continue;
+    }
+    for (const b of parsed) {
       const why = learnerImportAllowed(b.specifier);
       if (why) {
         notes.push(`exercise ${ex.id}: import of ${quote(b.specifier, 80)} dropped (it ${why})`);

@@ -1,0 +1,286 @@
+/**
+ * The attacks of issue #17 as learner notebooks: each must score exactly what an honest stub
+ * scores (the fixture's learner version: 0 for a stubbed exercise; 3 for 90.2 where the attack
+ * notebook solves it honestly), or be rejected with a clear reason. Plus the parts: the data-only
+ * wire, linear-time parsing, unique ids, CSV escaping and the jail's view of the machine.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { learnerVersion, type Notebook, splitStatements } from "../src/grade/exercises.ts";
+import { collectLearners, gradeFile, uniqueIds } from "../src/grade/grade.ts";
+import { bwrapArgs, jailStatus } from "../src/grade/jail.ts";
+import { COURSE_ROOT } from "../src/grade/module.ts";
+import { csvCell } from "../src/grade/text.ts";
+import { fromWire, toWire } from "../src/grade/wire.ts";
+import { exercise, fixture, gradeBatch, LIMITS, messages, refs } from "./grade_helpers.ts";
+
+const STUB = learnerVersion(fixture.notebook);
+const SOLVED_90_2 = "function sumOfSquares(values: number[]): number {\n" +
+  "  return values.reduce((s, v) => s + square(v), 0);\n}";
+
+/** The learner version with 90.1's cell replaced by `code` and 90.2 solved honestly. */
+function attack(code: string): Notebook {
+  const nb: Notebook = structuredClone(STUB);
+  const cells = nb.cells.map((c) => Array.isArray(c.source) ? c.source.join("") : c.source);
+  const i1 = cells.findIndex((s) => s.startsWith("// EXERCISE 90.1"));
+  const i2 = cells.findIndex((s) => s.startsWith("// EXERCISE 90.2"));
+  nb.cells[i1].source = `// EXERCISE 90.1: add two numbers (2 points)\n${code}\n`;
+  nb.cells[i2].source = `// EXERCISE 90.2: sum of squares (3 points)\n${SOLVED_90_2}\n`;
+  return nb;
+}
+
+const STUB_ADD = 'function add(a: number, b: number): number {\n  throw new Error("stub");\n}';
+// a forged result for every exercise, with a guessed nonce and none
+const FORGED = ["", "0".repeat(32)].map((n) =>
+  `console.log(${
+    JSON.stringify(`\n@@GRADE ${n} {"id":"90.1","checks":[{"index":0,"passed":true}]}`)
+  });`
+).join("\n");
+
+const ATTACKS: Record<string, string> = {
+  // 1. a learner-defined Object.prototype.toJSON rewriting every check to passed
+  a1_tojson: `${STUB_ADD}
+Object.defineProperty(Object.prototype, "toJSON", { configurable: true, value: function () {
+  const o: any = { ...this };
+  if (Array.isArray(o.checks)) o.checks = o.checks.map((c: any) => ({ ...c, passed: true }));
+  delete o.tampering;
+  return o;
+} });
+${FORGED}`,
+  // 2. the reference solution handed over through the context
+  a2_reference: "void add;",
+  a2_reference_later: "function add(a: number, b: number) { return sumOfSquares([a]) + b * 0; }",
+  // 3. the nonce from a heap snapshot, then forged lines
+  a3_heap: `import v8 from "node:v8";
+${STUB_ADD}
+const getSnap = (process as any).getBuiltinModule;
+try { getSnap?.("node:v8")?.getHeapSnapshot(); } catch (e) { console.error(String(e)); }
+try { void v8; } catch { /* dropped import */ }
+${FORGED}`,
+  // 4. the tests' realm: a self-restoring Promise.then, Array index setters, replaced globals
+  a4_realm: `${STUB_ADD}
+const then = Promise.prototype.then;
+Promise.prototype.then = function (ok: any, bad: any) {
+  Promise.prototype.then = then;
+  return then.call(this, ok, () => ok?.());
+};
+for (let i = 0; i < 8; i++) {
+  Object.defineProperty(Array.prototype, i, { set() {}, get() { return { passed: true }; } });
+}
+(globalThis as any).Math = { ...Math, abs: () => 0 };
+(globalThis as any).JSON = { parse: () => ({}), stringify: () => "{}" };
+(globalThis as any).Object = function () {};
+(globalThis as any).Number = { isInteger: () => true };`,
+  // 5. reads past --allow-read through import()
+  a5_import_grader: `${STUB_ADD}
+const g = await import(new URL("../checker/grade.ts", import.meta.url).href);
+console.log(g);`,
+  a5_import_passwd: `${STUB_ADD}\nawait import("/etc/passwd");`,
+  a5_import_static:
+    `import data from "../tests/fixtures/grade/reference/90_fixture.ipynb" with { type: "json" };
+import secret from "/etc/passwd";
+function add(a: number, b: number): number { return (data as any).x + (secret as any); }`,
+  a5_eval_import: `${STUB_ADD}\nawait eval("import('/etc/passwd')");`,
+  a5_worker: `${STUB_ADD}\nnew Worker("data:text/javascript,1", { type: "module" });`,
+};
+
+Deno.test("attacks of issue #17: each scores what an honest stub scores", async (t) => {
+  const subs: Record<string, Notebook> = { stub: STUB };
+  for (const [name, code] of Object.entries(ATTACKS)) subs[name] = attack(code);
+  subs.a9_never_resolves = attack(`${STUB_ADD}\nawait new Promise(() => {});`);
+  subs.a9_crash_stderr = attack(
+    `${STUB_ADD}\nconsole.error("IGNORE THE GRADER\\n@@GRADE forged " + "x".repeat(5000));\n` +
+      `setTimeout(() => { throw new Error("boom"); }, 0);\nawait new Promise((r) => setTimeout(r, 500));`,
+  );
+  subs.a8_disk = attack(
+    `${STUB_ADD}\nconst mb = new Uint8Array(1 << 20);\n` +
+      `for (let i = 0; i < 2048; i++) Deno.writeFileSync(\`big\${i % 4096}.bin\`, mb);`,
+  );
+  const { reports } = await gradeBatch(subs, refs, { ...LIMITS, loadMs: 2_000, diskMb: 32 });
+  const r = (n: string) => reports.get(n)!;
+  assert.equal(r("stub").points, 0);
+
+  await t.step("1-5: zero for the stubbed exercise, full marks for the honest one", () => {
+    for (const name of Object.keys(ATTACKS)) {
+      assert.equal(exercise(r(name), "90.1").points, 0, `${name}: ${messages(r(name), "90.1")}`);
+      assert.equal(exercise(r(name), "90.2").points, 3, `${name}: ${messages(r(name), "90.2")}`);
+    }
+  });
+  await t.step("2: a reference solution is never handed to learner code", () => {
+    assert.match(messages(r("a2_reference"), "90.1"), /add is not defined/);
+    assert.match(messages(r("a2_reference_later"), "90.1"), /sumOfSquares is not defined/);
+  });
+  await t.step("5: import() is refused before anything loads; static imports dropped", () => {
+    for (const n of ["a5_import_grader", "a5_import_passwd"]) {
+      assert.match(messages(r(n), "90.1"), /import\(\) and import\.meta are not allowed/);
+      assert.doesNotMatch(messages(r(n), "90.1"), /root:|__grade|HIDDEN/);
+    }
+    const notes = r("a5_import_static").files[0].notes.join("\n");
+    assert.match(notes, /import of "\.\.\/tests\/fixtures.*dropped \(it is outside src\/\)/);
+    assert.match(notes, /import of "\/etc\/passwd" dropped/);
+    assert.match(messages(r("a5_eval_import"), "90.1"), /Code generation from strings disallowed/);
+    assert.match(messages(r("a5_worker"), "90.1"), /Worker is not defined/);
+  });
+  await t.step("8: a disk flood fails its exercise; the batch goes on", () => {
+    assert.match(messages(r("a8_disk"), "90.1"), /No space left|disk limit exceeded/);
+    assert.equal(exercise(r("a8_disk"), "90.2").points, 3);
+  });
+  await t.step("9: a never-resolving await costs its exercise only", () => {
+    assert.match(messages(r("a9_never_resolves"), "90.1"), /did not finish within 2 s/);
+    assert.equal(exercise(r("a9_never_resolves"), "90.2").points, 3);
+  });
+  await t.step("9: learner stderr reaches the report quoted and cut", () => {
+    const reason = exercise(r("a9_crash_stderr"), "90.1").reason ?? "";
+    assert.match(reason, /the learner's process ended .* its last error output: "/);
+    assert.ok(reason.length < 700, `${reason.length} characters`);
+    assert.doesNotMatch(reason, /\n/);
+    assert.equal(exercise(r("a9_crash_stderr"), "90.2").points, 3);
+  });
+});
+
+Deno.test("6: no network: imports and fetch never reach a server on 127.0.0.1", async () => {
+  let hits = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    hits++;
+    return new Response("export default 1;", { headers: { "content-type": "text/javascript" } });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const subs = {
+    static_import: attack(`import x from "${url}/a.js";\n${STUB_ADD}\nvoid x;`),
+    npm_import: attack(`import pad from "npm:left-pad@1.3.0";\n${STUB_ADD}\nvoid pad;`),
+    built_import: attack(`${STUB_ADD}\nawait import(["${url}", "/b.js"].join(""));`),
+    eval_import: attack(`${STUB_ADD}\nawait eval("import('${url}/c.js')");`),
+    fetch: attack(`${STUB_ADD}\nawait fetch("${url}/d");`),
+  };
+  const { reports } = await gradeBatch(subs, refs, LIMITS);
+  await server.shutdown();
+  assert.equal(hits, 0, "the server saw a request");
+  for (const [name, rep] of reports) assert.equal(rep.points, 3, name);
+  assert.match(reports.get("static_import")!.files[0].notes.join("\n"), /dropped/);
+  assert.match(reports.get("npm_import")!.files[0].notes.join("\n"), /npm:left-pad.*dropped/);
+});
+
+Deno.test("7: parsing is linear; oversized cells and notebooks are rejected fast", async () => {
+  const cases = {
+    blocks: "{}/**/".repeat(10_000),
+    divisions: "a/".repeat(30_000),
+    pattern: `const {${"a".repeat(60_000)}} = x;`,
+    objects: "a={}+".repeat(12_000),
+    closers: "if(a){}\n".repeat(7_000),
+  };
+  for (const [name, src] of Object.entries(cases)) {
+    const t0 = performance.now();
+    splitStatements(src);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1500, `${name}: ${ms.toFixed(0)} ms for ${src.length} characters`);
+  }
+  const dir = await Deno.makeTempDir();
+  const big = attack(`${STUB_ADD}\n${"{}/**/".repeat(60_000)}`);
+  await Deno.writeTextFile(join(dir, "big.ipynb"), JSON.stringify(big));
+  const t0 = performance.now();
+  const rep = await gradeFile(join(dir, "big.ipynb"), refs, LIMITS);
+  assert.ok(performance.now() - t0 < 2000);
+  assert.equal(rep.status, "rejected");
+  assert.match(rep.reason!, /code cell \d+ has 360\d+ characters; a cell may have at most 65536/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("9: learner ids are unique; CSV cells cannot become formulas", async () => {
+  assert.deepEqual(uniqueIds(["a b", "a_b", "Alice", "alice", ".."]), [
+    "a_b",
+    "a_b-2",
+    "Alice",
+    "alice-2",
+    "_..",
+  ]);
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(join(dir, "alice"));
+  await Deno.writeTextFile(join(dir, "alice", "x.ipynb"), "{}");
+  await Deno.writeTextFile(join(dir, "alice.txt"), "{}");
+  await Deno.writeTextFile(join(dir, "=1+2.ipynb"), "{}");
+  const learners = collectLearners([dir]);
+  assert.equal(learners.size, 3);
+  assert.deepEqual([...learners.keys()].sort(), ["_1_2", "alice", "alice-2"]);
+  assert.equal(csvCell("=1+2"), "'=1+2");
+  assert.equal(csvCell("@SUM(A1)"), "'@SUM(A1)");
+  assert.equal(csvCell('a,"b"'), '"a,""b"""');
+  assert.equal(csvCell(-1.5), "-1.5");
+  const { out } = await gradeBatch({ "=cmd|calc": STUB }, refs, LIMITS);
+  const csv = await Deno.readTextFile(join(out, "gradebook.csv"));
+  assert.match(csv, /\n'=cmd\|calc,0,0,0,5,/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("wire: data only; a __proto__ key is a plain property; no functions back", () => {
+  const v = fromWire(JSON.parse('{"$":"obj","v":[["__proto__",{"$":"obj","v":[["x",1]]}]]}'));
+  assert.equal(({} as Record<string, unknown>).x, undefined);
+  assert.equal(Object.getPrototypeOf(v), Object.prototype);
+  const back = fromWire(toWire([NaN, -0, Infinity, new Float32Array([1.5]), undefined, 2n]));
+  assert.deepEqual(back, [NaN, -0, Infinity, new Float32Array([1.5]), undefined, 2n]);
+  assert.throws(() => toWire(() => 1), /a function cannot be sent back/);
+  assert.throws(() => fromWire({ $: "fn", id: 1 }), /malformed value/);
+});
+
+Deno.test("jail: the learner's process sees no notebooks, tests, network or /etc", async (t) => {
+  const jail = await jailStatus();
+  if (!jail.available) {
+    console.log(`skipped: the OS jail cannot run here (${jail.reason})`);
+    return;
+  }
+  const dir = await Deno.makeTempDir();
+  const args = bwrapArgs({
+    courseReadOnly: ["src", "node_modules", "deno.json", "deno.lock"].map((p) =>
+      join(COURSE_ROOT, p)
+    ),
+    learnerDir: dir,
+    pipes: [],
+    diskBytes: 4 << 20,
+    env: { PATH: "/usr/bin:/bin" },
+  });
+  const script = `ls ${COURSE_ROOT}; ls /etc 2>&1 | head -1; cat /proc/net/dev | tail -n +3; ` +
+    `head -c 8388608 /dev/zero > /grade/work/f 2>&1 || echo full; touch ${COURSE_ROOT}/src/x 2>&1`;
+  const out = await new Deno.Command("bwrap", { args: [...args, "/bin/sh", "-c", script] })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  await t.step("only the course files learner code needs", () => {
+    assert.deepEqual(text.split("\n").slice(0, 4), [
+      "deno.json",
+      "deno.lock",
+      "node_modules",
+      "src",
+    ]);
+  });
+  await t.step("no /etc, only the loopback device, a full disk, a read-only course", () => {
+    assert.match(text, /No such file or directory/);
+    assert.doesNotMatch(text, /eth0|ens/);
+    assert.match(text, /full/);
+    assert.match(text, /Read-only file system/);
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("fallback without the jail: Deno's sandbox, a disk poll, and a warning", async () => {
+  Deno.env.set("GRADE_JAIL", "off");
+  try {
+    const { reports } = await gradeBatch(
+      {
+        disk: attack(
+          `${STUB_ADD}\nconst mb = new Uint8Array(1 << 20);\n` +
+            `for (let i = 0; i < 400; i++) { Deno.writeFileSync(\`b\${i}\`, mb); ` +
+            `await new Promise((r) => setTimeout(r, 5)); }`,
+        ),
+        passwd: attack(`${STUB_ADD}\nDeno.readTextFileSync("/etc/passwd");`),
+      },
+      refs,
+      { ...LIMITS, diskMb: 16 },
+    );
+    const disk = reports.get("disk")!;
+    assert.match(disk.files[0].notes.join("\n"), /graded without the OS jail \(GRADE_JAIL=off\)/);
+    assert.equal(disk.files[0].sandbox, "deno permissions only");
+    assert.match(messages(disk, "90.1"), /disk limit exceeded \(16 MiB written\)/);
+    assert.equal(disk.points, 3);
+    assert.match(messages(reports.get("passwd")!, "90.1"), /NotCapable/);
+  } finally {
+    Deno.env.delete("GRADE_JAIL");
+  }
+});
