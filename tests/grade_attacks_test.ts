@@ -82,6 +82,9 @@ import secret from "/etc/passwd";
 function add(a: number, b: number): number { return (data as any).x + (secret as any); }`,
   a5_eval_import: `${STUB_ADD}\nawait eval("import('/etc/passwd')");`,
   a5_worker: `${STUB_ADD}\nnew Worker("data:text/javascript,1", { type: "module" });`,
+  // a regex/division ambiguity closing the wrapper function early, to smuggle a top-level import
+  a5_wrapper_escape: `${STUB_ADD}
+const q = {}/ 1 }; import v8 from "node:v8"; v8.getHeapSnapshot(); export async function __y() { 1 /1//`,
 };
 
 Deno.test("attacks of issue #17: each scores what an honest stub scores", async (t) => {
@@ -120,6 +123,7 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
     assert.match(notes, /import of "\/etc\/passwd" dropped/);
     assert.match(messages(r("a5_eval_import"), "90.1"), /Code generation from strings disallowed/);
     assert.match(messages(r("a5_worker"), "90.1"), /Worker is not defined/);
+    assert.match(messages(r("a5_wrapper_escape"), "90.1"), /brackets close the grader's wrapper/);
   });
   await t.step("8: a disk flood fails its exercise; the batch goes on", () => {
     assert.match(messages(r("a8_disk"), "90.1"), /No space left|disk limit exceeded/);

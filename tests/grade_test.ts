@@ -112,7 +112,7 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     exit: withSolution("90.1", "  Deno.exit(0);\n  return a + b;"),
     assert_tamper: withSolution(
       "90.1",
-      "  (assert as unknown as Record<string, unknown>).equal = () => {};\n  return 0;",
+      "  (assert as unknown as Record<string, unknown>).equal = () => {};\n  return -1;",
     ),
     fake_results: withCellCode(
       "90.1",

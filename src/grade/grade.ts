@@ -36,7 +36,7 @@ import {
   type PlannedExercise,
 } from "./module.ts";
 import { runSandboxed, type SandboxOptions, type SandboxRun } from "./sandbox.ts";
-import { csvCell, quote } from "./text.ts";
+import { csvCell, printable, quote } from "./text.ts";
 
 /** A reference notebook with exercises. */
 export interface Reference {
@@ -135,7 +135,7 @@ function rejected(file: string, reason: string, t0: number): FileReport {
     file,
     notebook: null,
     status: "rejected",
-    reason,
+    reason: printable(reason),
     notes: [],
     exercises: [],
     seconds: (performance.now() - t0) / 1000,
@@ -241,7 +241,7 @@ export async function gradeFile(
     // rerun the rest when the run was stopped by a limit, lost its learner or got partway; a
     // crash of the checker before any result would repeat for every exercise
     const rest = missing.filter((id) => id !== charged);
-    if (run.killed || run.lost || run.results.length > 0) remaining = rest;
+    if (run.killed || run.lost !== undefined || run.results.length > 0) remaining = rest;
     else {
       for (const id of rest) {
         reports.set(
@@ -278,7 +278,7 @@ function stopReason(run: SandboxRun, opts: GradeOptions, id: string): string {
   if (run.killed === "disk") {
     return `disk limit exceeded (${opts.diskMb ?? 64} MiB written) while grading ${id}`;
   }
-  if (run.lost) {
+  if (run.lost !== undefined) {
     return `the learner's process ended (exit code ${run.learnerCode}) while grading ${id}; ` +
       `its last error output: ${quote(lastError(run.stderrTail), 300)}`;
   }

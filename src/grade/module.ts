@@ -22,6 +22,7 @@
  */
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { learnerModuleProblem } from "./learner_check.ts";
 import { quote } from "./text.ts";
 import {
   cellSource,
@@ -421,7 +422,7 @@ function learnerModule(
     if (bindings.has(local) || !used.has(local) || fromContext.includes(local)) continue;
     if (!learnerImportAllowed(relativeSpecifier(b.specifier))) bindings.set(local, b);
   }
-  return [
+  const text = [
     ...[...bindings.values()].map(importDeclaration),
     `export async function __learner(__context: any) {`,
     `const { ${fromContext.join(", ")} } = __context;`,
@@ -430,4 +431,17 @@ function learnerModule(
     `}`,
     "",
   ].join("\n");
+  const problem = learnerModuleProblem(
+    text,
+    new Set([...bindings.values()].map((b) => b.specifier)),
+  );
+  if (problem) {
+    const why = /^SyntaxError/.test(problem)
+      ? problem
+      : `exercise ${ex.id} was not run: ${problem} (exercise cells may import course modules ` +
+        `with an import declaration, nothing else)`;
+    if (!/^SyntaxError/.test(problem)) notes.push(why);
+    return refuse(why);
+  }
+  return text;
 }

@@ -37,7 +37,10 @@ export interface SandboxOptions {
 export interface SandboxRun {
   /** Per-exercise results from the checker, in order. */
   results: ExerciseResult[];
-  /** The exercise being graded when the learner's process ended, if it did. */
+  /**
+   * Set when the learner's process ended before grading finished: the exercise being graded, or ""
+   * when the checker could not say (it was stopped waiting for the learner).
+   */
   lost?: string;
   done: boolean;
   /** Why the processes were stopped, if they were. */
@@ -266,15 +269,6 @@ async function spawnChecker(program: GradingProgram, tmp: string, pipes: string[
   return child;
 }
 
-/** Opens and closes both pipes, so a checker blocked opening them sees end-of-file. */
-function unblockPipes(pipes: string[]) {
-  for (const p of pipes) {
-    try {
-      Deno.openSync(p, { read: true, write: true }).close();
-    } catch { /* gone */ }
-  }
-}
-
 async function runBoth(
   program: GradingProgram,
   tmp: string,
@@ -314,12 +308,24 @@ async function runBoth(
       killAll("disk");
     }
   }, 100);
+  let checkerEnded = false;
+  let learnerEndedEarly = false;
   const learnerDone = learner.status.then((s) => {
-    // a learner that ended early must not leave the checker waiting on a pipe
-    setTimeout(() => unblockPipes(pipes), 200);
+    // a learner that ended early must not leave the checker waiting on a pipe: after a grace
+    // period (for the checker to report what it has), the checker is stopped too
+    if (!checkerEnded) {
+      setTimeout(() => {
+        if (checkerEnded) return;
+        learnerEndedEarly = true;
+        try {
+          checker.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 500);
+    }
     return s;
   });
   checker.status.then(() => {
+    checkerEnded = true;
     try {
       learner.kill("SIGKILL");
     } catch { /* already gone */ }
@@ -335,8 +341,10 @@ async function runBoth(
   ]);
   clearTimeout(timer);
   clearInterval(poll);
+  const parsed = parseLines(lines, prefix);
   return {
-    ...parseLines(lines, prefix),
+    ...parsed,
+    lost: parsed.lost ?? (learnerEndedEarly && !killed && !parsed.done ? "" : undefined),
     killed,
     code: status.code,
     learnerCode: learnerStatus.code,
