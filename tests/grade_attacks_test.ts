@@ -6,86 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { learnerVersion, type Notebook, splitStatements } from "../src/grade/exercises.ts";
+import { type Notebook, splitStatements } from "../src/grade/exercises.ts";
 import { collectLearners, gradeFile, uniqueIds } from "../src/grade/grade.ts";
 import { bwrapArgs, jailStatus } from "../src/grade/jail.ts";
 import { COURSE_ROOT } from "../src/grade/module.ts";
 import { csvCell } from "../src/grade/text.ts";
 import { fromWire, toWire } from "../src/grade/wire.ts";
-import { exercise, fixture, gradeBatch, LIMITS, messages, refs } from "./grade_helpers.ts";
-
-const STUB = learnerVersion(fixture.notebook);
-const SOLVED_90_2 = "function sumOfSquares(values: number[]): number {\n" +
-  "  return values.reduce((s, v) => s + square(v), 0);\n}";
-
-/** The learner version with 90.1's cell replaced by `code` and 90.2 solved honestly. */
-function attack(code: string): Notebook {
-  const nb: Notebook = structuredClone(STUB);
-  const cells = nb.cells.map((c) => Array.isArray(c.source) ? c.source.join("") : c.source);
-  const i1 = cells.findIndex((s) => s.startsWith("// EXERCISE 90.1"));
-  const i2 = cells.findIndex((s) => s.startsWith("// EXERCISE 90.2"));
-  nb.cells[i1].source = `// EXERCISE 90.1: add two numbers (2 points)\n${code}\n`;
-  nb.cells[i2].source = `// EXERCISE 90.2: sum of squares (3 points)\n${SOLVED_90_2}\n`;
-  return nb;
-}
-
-const STUB_ADD = 'function add(a: number, b: number): number {\n  throw new Error("stub");\n}';
-// a forged result for every exercise, with a guessed nonce and none
-const FORGED = ["", "0".repeat(32)].map((n) =>
-  `console.log(${
-    JSON.stringify(`\n@@GRADE ${n} {"id":"90.1","checks":[{"index":0,"passed":true}]}`)
-  });`
-).join("\n");
-
-const ATTACKS: Record<string, string> = {
-  // 1. a learner-defined Object.prototype.toJSON rewriting every check to passed
-  a1_tojson: `${STUB_ADD}
-Object.defineProperty(Object.prototype, "toJSON", { configurable: true, value: function () {
-  const o: any = { ...this };
-  if (Array.isArray(o.checks)) o.checks = o.checks.map((c: any) => ({ ...c, passed: true }));
-  delete o.tampering;
-  return o;
-} });
-${FORGED}`,
-  // 2. the reference solution handed over through the context
-  a2_reference: "void add;",
-  a2_reference_later: "function add(a: number, b: number) { return sumOfSquares([a]) + b * 0; }",
-  // 3. the nonce from a heap snapshot, then forged lines
-  a3_heap: `import v8 from "node:v8";
-${STUB_ADD}
-const getSnap = (process as any).getBuiltinModule;
-try { getSnap?.("node:v8")?.getHeapSnapshot(); } catch (e) { console.error(String(e)); }
-try { void v8; } catch { /* dropped import */ }
-${FORGED}`,
-  // 4. the tests' realm: a self-restoring Promise.then, Array index setters, replaced globals
-  a4_realm: `${STUB_ADD}
-const then = Promise.prototype.then;
-Promise.prototype.then = function (ok: any, bad: any) {
-  Promise.prototype.then = then;
-  return then.call(this, ok, () => ok?.());
-};
-for (let i = 0; i < 8; i++) {
-  Object.defineProperty(Array.prototype, i, { set() {}, get() { return { passed: true }; } });
-}
-(globalThis as any).Math = { ...Math, abs: () => 0 };
-(globalThis as any).JSON = { parse: () => ({}), stringify: () => "{}" };
-(globalThis as any).Object = function () {};
-(globalThis as any).Number = { isInteger: () => true };`,
-  // 5. reads past --allow-read through import()
-  a5_import_grader: `${STUB_ADD}
-const g = await import(new URL("../checker/grade.ts", import.meta.url).href);
-console.log(g);`,
-  a5_import_passwd: `${STUB_ADD}\nawait import("/etc/passwd");`,
-  a5_import_static:
-    `import data from "../tests/fixtures/grade/reference/90_fixture.ipynb" with { type: "json" };
-import secret from "/etc/passwd";
-function add(a: number, b: number): number { return (data as any).x + (secret as any); }`,
-  a5_eval_import: `${STUB_ADD}\nawait eval("import('/etc/passwd')");`,
-  a5_worker: `${STUB_ADD}\nnew Worker("data:text/javascript,1", { type: "module" });`,
-  // a regex/division ambiguity closing the wrapper function early, to smuggle a top-level import
-  a5_wrapper_escape: `${STUB_ADD}
-const q = {}/ 1 }; import v8 from "node:v8"; v8.getHeapSnapshot(); export async function __y() { 1 /1//`,
-};
+import { attack, ATTACKS, STUB, STUB_ADD } from "./grade_attacks.ts";
+import { exercise, gradeBatch, LIMITS, messages, refs } from "./grade_helpers.ts";
 
 Deno.test("attacks of issue #17: each scores what an honest stub scores", async (t) => {
   const subs: Record<string, Notebook> = { stub: STUB };
@@ -97,7 +25,7 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
   );
   subs.a8_disk = attack(
     `${STUB_ADD}\nconst mb = new Uint8Array(1 << 20);\n` +
-      `for (let i = 0; i < 2048; i++) Deno.writeFileSync(\`big\${i % 4096}.bin\`, mb);`,
+      `for (let i = 0; i < 256; i++) Deno.writeFileSync(\`big\${i}.bin\`, mb);`,
   );
   const { reports } = await gradeBatch(subs, refs, { ...LIMITS, loadMs: 2_000, diskMb: 32 });
   const r = (n: string) => reports.get(n)!;
@@ -152,6 +80,8 @@ Deno.test("6: no network: imports and fetch never reach a server on 127.0.0.1", 
   const subs = {
     static_import: attack(`import x from "${url}/a.js";\n${STUB_ADD}\nvoid x;`),
     npm_import: attack(`import pad from "npm:left-pad@1.3.0";\n${STUB_ADD}\nvoid pad;`),
+    jsr_import: attack(`import * as std from "jsr:@std/path";\n${STUB_ADD}\nvoid std;`),
+    esm_import: attack(`${STUB_ADD}\nawait import("https://esm.sh/left-pad");`),
     built_import: attack(`${STUB_ADD}\nawait import(["${url}", "/b.js"].join(""));`),
     eval_import: attack(`${STUB_ADD}\nawait eval("import('${url}/c.js')");`),
     fetch: attack(`${STUB_ADD}\nawait fetch("${url}/d");`),
@@ -160,8 +90,15 @@ Deno.test("6: no network: imports and fetch never reach a server on 127.0.0.1", 
   await server.shutdown();
   assert.equal(hits, 0, "the server saw a request");
   for (const [name, rep] of reports) assert.equal(rep.points, 3, name);
-  assert.match(reports.get("static_import")!.files[0].notes.join("\n"), /dropped/);
-  assert.match(reports.get("npm_import")!.files[0].notes.join("\n"), /npm:left-pad.*dropped/);
+  // refused before any fetch: dropped from the module, refused by the parser check, no eval
+  const note = (n: string) => reports.get(n)!.files[0].notes.join("\n");
+  const why = (n: string) => messages(reports.get(n)!, "90.1");
+  assert.match(note("static_import"), /import of "http:\/\/127\.0\.0\.1.*dropped/);
+  assert.match(note("npm_import"), /npm:left-pad.*dropped/);
+  assert.match(note("jsr_import"), /jsr:@std\/path.*dropped/);
+  for (const n of ["esm_import", "built_import"]) assert.match(why(n), /import\(\) .*not allowed/);
+  assert.match(why("eval_import"), /Code generation from strings disallowed/);
+  assert.match(why("fetch"), /NotCapable|net access|os error/);
 });
 
 Deno.test("7: parsing is linear; oversized cells and notebooks are rejected fast", async () => {
@@ -233,9 +170,9 @@ Deno.test("jail: the learner's process sees no notebooks, tests, network or /etc
   }
   const dir = await Deno.makeTempDir();
   const args = bwrapArgs({
-    courseReadOnly: ["src", "node_modules", "deno.json", "deno.lock"].map((p) =>
-      join(COURSE_ROOT, p)
-    ),
+    courseReadOnly: ["src", "node_modules", "deno.json", "deno.lock", "datasets", "assets"].map((
+      p,
+    ) => join(COURSE_ROOT, p)),
     learnerDir: dir,
     pipes: [],
     diskBytes: 4 << 20,
@@ -247,12 +184,15 @@ Deno.test("jail: the learner's process sees no notebooks, tests, network or /etc
     .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   await t.step("only the course files learner code needs", () => {
-    assert.deepEqual(text.split("\n").slice(0, 4), [
+    assert.deepEqual(text.split("\n").slice(0, 6), [
+      "assets",
+      "datasets",
       "deno.json",
       "deno.lock",
       "node_modules",
       "src",
     ]);
+    assert.doesNotMatch(text, /notebooks|tests|build|\.nbtest/);
   });
   await t.step("no /etc, only the loopback device, a full disk, a read-only course", () => {
     assert.match(text, /No such file or directory/);

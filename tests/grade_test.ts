@@ -2,7 +2,7 @@
  * Grading tests: markers and learner versions; the sandboxed grader gives the reference solutions
  * full marks and learner versions zero; every adversarial submission is contained and its report
  * says why. Uses the small fixture notebook tests/fixtures/grade/reference/90_fixture.ipynb, and
- * the real notebooks 01-04 once.
+ * the real notebooks 01-05 and 09 once.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -194,7 +194,8 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     assert.equal(exercise(r("assert_tamper"), "90.1").points, 0);
     const fake = r("fake_results");
     assert.match(messages(fake, "90.1"), /import\(\) and import\.meta are not allowed/);
-    assert.equal(exercise(fake, "90.2").points, 0, "results the learner reported are ignored");
+    // 90.2 is the reference solution here: it scores by its own tests, not by what was reported
+    assert.equal(exercise(fake, "90.2").points, 3);
     assert.equal(exercise(r("builtin_tamper"), "90.1").points, 0);
     assert.equal(exercise(r("edited_tests"), "90.1").points, 0);
     assert.match(r("edited_tests").files[0].notes.join("\n"), /tests of 90\.1 were edited/);
@@ -232,9 +233,9 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
   await Deno.remove(join(out, ".."), { recursive: true });
 });
 
-Deno.test("real notebooks 01-04 and 09: reference solutions score full marks, learner versions zero", async () => {
+Deno.test("real notebooks 01-05 and 09 (05 passes callbacks): reference solutions score full marks, learner versions zero", async () => {
   const all = loadReferences(join(ROOT, "notebooks"));
-  const course = all.filter((r) => /^(0[1-4]|09)_/.test(r.name));
+  const course = all.filter((r) => /^(0[1-5]|09)_/.test(r.name));
   if (course.length === 0) return; // the notebooks are not there yet
   const subs: Record<string, Notebook> = {};
   for (const ref of course) {

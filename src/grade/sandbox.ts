@@ -64,11 +64,12 @@ const ALLOWED_ENV = [
   "COURSE_RESULTS_DIR",
   "GRADE_LOAD_MS",
 ];
-// course files both processes may read; the checker also reads data and results
-const LEARNER_READ = ["src", "node_modules", "deno.json", "deno.lock"].map((p) =>
-  join(COURSE_ROOT, p)
+// course files both processes may read: code, packages, data and results (none of them secret;
+// never notebooks/, tests/, build/ or .nbtest/, which hold solutions, hidden tests and reports)
+const LEARNER_READ = ["src", "node_modules", "deno.json", "deno.lock", "datasets", "assets"].map(
+  (p) => join(COURSE_ROOT, p),
 );
-const CHECKER_READ = [...LEARNER_READ, join(COURSE_ROOT, "datasets"), join(COURSE_ROOT, "assets")];
+const CHECKER_READ = LEARNER_READ;
 
 function denoDir(): string {
   const fromEnv = Deno.env.get("DENO_DIR");
