@@ -10,7 +10,7 @@ import { type Notebook, splitStatements } from "../src/grade/exercises.ts";
 import { collectLearners, gradeFile, uniqueIds } from "../src/grade/grade.ts";
 import { bwrapArgs, jailStatus } from "../src/grade/jail.ts";
 import { COURSE_ROOT } from "../src/grade/module.ts";
-import { csvCell } from "../src/grade/text.ts";
+import { csvCell, printable } from "../src/grade/text.ts";
 import { fromWire, toWire } from "../src/grade/wire.ts";
 import { attack, ATTACKS, STUB, STUB_ADD } from "./grade_attacks.ts";
 import { exercise, gradeBatch, LIMITS, messages, refs } from "./grade_helpers.ts";
@@ -146,6 +146,7 @@ Deno.test("9: learner ids are unique; CSV cells cannot become formulas", async (
   assert.equal(csvCell("@SUM(A1)"), "'@SUM(A1)");
   assert.equal(csvCell('a,"b"'), '"a,""b"""');
   assert.equal(csvCell(-1.5), "-1.5");
+  assert.equal(printable("a\u001b[31mb\nc"), "a\\u001b[31mb\\u000ac");
   const { out } = await gradeBatch({ "=cmd|calc": STUB }, refs, LIMITS);
   const csv = await Deno.readTextFile(join(out, "gradebook.csv"));
   assert.match(csv, /\n'=cmd\|calc,0,0,0,5,/);

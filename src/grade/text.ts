@@ -35,9 +35,11 @@ export function csvCell(value: string | number | null | undefined): string {
 
 /** `text` with control characters (terminal escapes, line breaks) shown as `\uXXXX`. */
 export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  let out = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+    out += control ? `\\u${code.toString(16).padStart(4, "0")}` : c;
+  }
+  return out;
 }
