@@ -16,6 +16,15 @@ import ts from "typescript";
 
 /** Why the module may not run (a sentence naming what was found), or null. */
 export function learnerModuleProblem(text: string, allowedSpecifiers: Set<string>): string | null {
+  try {
+    return check(text, allowedSpecifiers);
+  } catch (e) {
+    // the parser itself gave up (say, nesting deep enough to overflow its stack)
+    return `the cell's code cannot be checked (${String((e as Error)?.message).slice(0, 80)})`;
+  }
+}
+
+function check(text: string, allowedSpecifiers: Set<string>): string | null {
   const sf = ts.createSourceFile(
     "learner.ts",
     text,
