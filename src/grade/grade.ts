@@ -167,6 +167,37 @@ function score(
   return { id: plan.id, title: plan.title, points, max: plan.points, checks: rows, reason };
 }
 
+/** The parsed submission and its reference, or why it cannot be graded. */
+async function readSubmission(
+  file: string,
+  refs: Reference[],
+): Promise<{ sub: Notebook; ref: Reference } | string> {
+  let text: string;
+  try {
+    const size = (await Deno.stat(file)).size;
+    if (size > SUBMISSION_LIMITS.fileBytes) {
+      return `the file has ${size} bytes; a submission may have at most ${SUBMISSION_LIMITS.fileBytes}`;
+    }
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    return `cannot read the file: ${(e as Error).message}`;
+  }
+  let sub: Notebook;
+  try {
+    sub = parseNotebookText(text, basename(file));
+  } catch (e) {
+    return (e as Error).message.slice(0, 500);
+  }
+  const tooBig = submissionLimitProblem(sub, basename(file));
+  if (tooBig) return tooBig;
+  const ref = matchReference(sub, file, refs);
+  if (!ref) {
+    return `no exercise of the course found in ${basename(file)} (expected cells starting ` +
+      `'// EXERCISE nn.k' of one of: ${refs.map((r) => r.name).join(", ")})`;
+  }
+  return { sub, ref };
+}
+
 /**
  * Grades one submission file against its reference, in the sandbox. An exercise that hits the time
  * or memory limit scores zero with that reason, and the exercises after it are rerun without it.
@@ -177,37 +208,9 @@ export async function gradeFile(
   opts: GradeOptions = {},
 ): Promise<FileReport> {
   const t0 = performance.now();
-  let text: string;
-  try {
-    const size = (await Deno.stat(file)).size;
-    if (size > SUBMISSION_LIMITS.fileBytes) {
-      return rejected(
-        file,
-        `the file has ${size} bytes; a submission may have at most ${SUBMISSION_LIMITS.fileBytes}`,
-        t0,
-      );
-    }
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    return rejected(file, `cannot read the file: ${(e as Error).message}`, t0);
-  }
-  let sub: Notebook;
-  try {
-    sub = parseNotebookText(text, basename(file));
-  } catch (e) {
-    return rejected(file, (e as Error).message.slice(0, 500), t0);
-  }
-  const tooBig = submissionLimitProblem(sub, basename(file));
-  if (tooBig) return rejected(file, tooBig, t0);
-  const ref = matchReference(sub, file, refs);
-  if (!ref) {
-    return rejected(
-      file,
-      `no exercise of the course found in ${basename(file)} (expected cells starting ` +
-        `'// EXERCISE nn.k' of one of: ${refs.map((r) => r.name).join(", ")})`,
-      t0,
-    );
-  }
+  const read = await readSubmission(file, refs);
+  if (typeof read === "string") return rejected(file, read, t0);
+  const { sub, ref } = read;
   const reports = new Map<string, ExerciseReport>();
   const notes = new Set<string>();
   let jailed: boolean | undefined;

@@ -270,6 +270,43 @@ async function spawnChecker(program: GradingProgram, tmp: string, pipes: string[
   return child;
 }
 
+/**
+ * Kills both processes at the time limit, when either exceeds its memory (the checker gets twice the
+ * learner's), or when `workDir` (polled only without the jail's tmpfs) exceeds the disk limit.
+ * `stop()` ends the watch and says which limit was hit, if any.
+ */
+function watchLimits(
+  learner: Deno.ChildProcess,
+  checker: Deno.ChildProcess,
+  limits: Required<Limits>,
+  workDir: string | null,
+) {
+  let killed: SandboxRun["killed"];
+  const killAll = (why: NonNullable<SandboxRun["killed"]>) => {
+    killed ??= why;
+    for (const c of [learner, checker]) {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+  };
+  const timer = setTimeout(() => killAll("time"), limits.timeoutMs);
+  let ticks = 0;
+  const diskCap = limits.diskMb << 20;
+  const poll = setInterval(() => {
+    if (treeRssMb(learner.pid) > limits.memoryMb) killAll("memory");
+    if (treeRssMb(checker.pid) > limits.memoryMb * 2) killAll("memory");
+    if (workDir && ++ticks % 4 === 0 && folderBytes(workDir, diskCap) > diskCap) killAll("disk");
+  }, 100);
+  return {
+    stop(): SandboxRun["killed"] {
+      clearTimeout(timer);
+      clearInterval(poll);
+      return killed;
+    },
+  };
+}
+
 async function runBoth(
   program: GradingProgram,
   tmp: string,
@@ -290,25 +327,7 @@ async function runBoth(
   }).spawn();
   const nonce = crypto.randomUUID().replaceAll("-", "");
   const checker = await spawnChecker(program, tmp, pipes, nonce);
-  let killed: SandboxRun["killed"];
-  const killAll = (why: NonNullable<SandboxRun["killed"]>) => {
-    killed ??= why;
-    for (const c of [learner, checker]) {
-      try {
-        c.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-  };
-  const timer = setTimeout(() => killAll("time"), limits.timeoutMs);
-  let ticks = 0;
-  const poll = setInterval(() => {
-    if (treeRssMb(learner.pid) > limits.memoryMb) killAll("memory");
-    if (treeRssMb(checker.pid) > limits.memoryMb * 2) killAll("memory");
-    const diskCap = limits.diskMb << 20;
-    if (!jail.available && ++ticks % 4 === 0 && folderBytes(join(tmp, "work"), diskCap) > diskCap) {
-      killAll("disk");
-    }
-  }, 100);
+  const limiter = watchLimits(learner, checker, limits, jail.available ? null : join(tmp, "work"));
   let checkerEnded = false;
   let learnerEndedEarly = false;
   const learnerDone = learner.status.then((s) => {
@@ -340,8 +359,7 @@ async function runBoth(
     checker.status,
     learnerDone,
   ]);
-  clearTimeout(timer);
-  clearInterval(poll);
+  const killed = limiter.stop();
   const parsed = parseLines(lines, prefix);
   return {
     ...parsed,
