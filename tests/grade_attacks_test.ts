@@ -180,7 +180,8 @@ Deno.test("jail: the learner's process sees no notebooks, tests, network or /etc
     env: { PATH: "/usr/bin:/bin" },
   });
   const script = `ls ${COURSE_ROOT}; ls /etc 2>&1 | head -1; cat /proc/net/dev | tail -n +3; ` +
-    `head -c 8388608 /dev/zero > /grade/work/f 2>&1 || echo full; touch ${COURSE_ROOT}/src/x 2>&1`;
+    `head -c 8388608 /dev/zero > /grade/work/f 2>&1 || echo full; touch ${COURSE_ROOT}/src/x 2>&1; ` +
+    `for f in /x /dev/x /dev/shm/x /grade/x; do touch $f 2>/dev/null && echo "wrote $f"; done`;
   const out = await new Deno.Command("bwrap", { args: [...args, "/bin/sh", "-c", script] })
     .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -200,6 +201,7 @@ Deno.test("jail: the learner's process sees no notebooks, tests, network or /etc
     assert.doesNotMatch(text, /eth0|ens/);
     assert.match(text, /full/);
     assert.match(text, /Read-only file system/);
+    assert.doesNotMatch(text, /wrote/, "the jail's root, /dev and /grade are read-only");
   });
   await Deno.remove(dir, { recursive: true });
 });

@@ -3,7 +3,8 @@
  * namespaces (no network at all), the system's /usr read-only, the course files the learner's code
  * needs (src/, node_modules/, deno.json, deno.lock) read-only at their own paths, the learner
  * program read-only at /grade/learner, the two channel pipes, and size-limited tmpfs folders for
- * the work folder (/grade/work) and /tmp. Nothing else: not notebooks/ (reference solutions),
+ * the work folder (/grade/work) and /tmp; the jail's root and /dev (unbounded tmpfs otherwise) are
+ * read-only. Nothing else: not notebooks/ (reference solutions),
  * tests/, build/ (other learners' reports), the checker program (hidden tests), nor /etc or /root.
  *
  * `jailStatus()` probes once whether bwrap can create the namespaces here (a container may forbid
@@ -106,6 +107,8 @@ export function bwrapArgs(m: JailMounts): string[] {
     "/proc",
     "--dev",
     "/dev",
+    "--remount-ro", // bwrap's /dev is an unbounded tmpfs: a learner could fill memory through it
+    "/dev",
     "--size",
     String(m.diskBytes),
     "--tmpfs",
@@ -115,6 +118,8 @@ export function bwrapArgs(m: JailMounts): string[] {
   args.push("--ro-bind", m.learnerDir, JAILED.learner);
   for (const p of m.pipes) args.push("--bind", p, `${JAILED.io}/${p.split("/").at(-1)}`);
   args.push("--size", String(m.diskBytes), "--tmpfs", JAILED.work, "--chdir", JAILED.work);
+  // the root is an unbounded tmpfs too: read-only once every mount point exists
+  args.push("--remount-ro", "/");
   args.push("--clearenv");
   for (const [k, v] of Object.entries(m.env)) args.push("--setenv", k, v);
   return args;
