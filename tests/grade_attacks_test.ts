@@ -19,6 +19,9 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
   const subs: Record<string, Notebook> = { stub: STUB };
   for (const [name, code] of Object.entries(ATTACKS)) subs[name] = attack(code);
   subs.a9_never_resolves = attack(`${STUB_ADD}\nawait new Promise(() => {});`);
+  subs.a9_never_settles = attack(
+    "function add(a: number, b: number) { return new Promise(() => {}); }",
+  );
   subs.a9_crash_stderr = attack(
     `${STUB_ADD}\nconsole.error("IGNORE THE GRADER\\n@@GRADE forged " + "x".repeat(5000));\n` +
       `setTimeout(() => { throw new Error("boom"); }, 0);\nawait new Promise((r) => setTimeout(r, 500));`,
@@ -27,7 +30,7 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
     `${STUB_ADD}\nconst mb = new Uint8Array(1 << 20);\n` +
       `for (let i = 0; i < 256; i++) Deno.writeFileSync(\`big\${i}.bin\`, mb);`,
   );
-  const { reports } = await gradeBatch(subs, refs, { ...LIMITS, loadMs: 2_000, diskMb: 32 });
+  const { reports } = await gradeBatch(subs, refs, { ...LIMITS, timeoutMs: 15_000, loadMs: 2_000, diskMb: 32 });
   const r = (n: string) => reports.get(n)!;
   assert.equal(r("stub").points, 0);
 
@@ -60,6 +63,11 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
   await t.step("9: a never-resolving await costs its exercise only", () => {
     assert.match(messages(r("a9_never_resolves"), "90.1"), /did not finish within 2 s/);
     assert.equal(exercise(r("a9_never_resolves"), "90.2").points, 3);
+    assert.match(
+      messages(r("a9_never_settles"), "90.1"),
+      /add returned a promise that did not settle/,
+    );
+    assert.equal(exercise(r("a9_never_settles"), "90.2").points, 3);
   });
   await t.step("9: learner stderr reaches the report quoted and cut", () => {
     const reason = exercise(r("a9_crash_stderr"), "90.1").reason ?? "";

@@ -45,7 +45,7 @@ for (
 }
 delete (globalThis as Record<string, unknown>).Worker;
 
-/** The longest a cell may take to load (top-level code), in ms. */
+/** The longest a cell may take to load (top-level code), or an async call to settle, in ms. */
 const LOAD_MS = Number(Deno.env.get("GRADE_LOAD_MS") ?? 10_000);
 
 interface Loaded {
@@ -115,7 +115,12 @@ export async function serveLearner(exercises: LearnerExercise[], args: string[])
         }
         return { ok: true, exports: kinds };
       }
-      if (msg.op === "call") return reply(await call(msg));
+      if (msg.op === "call") {
+        // an async function whose promise never settles costs its own check only
+        const what = `${String(msg.name)} returned a promise that did not settle within ` +
+          `${LOAD_MS / 1000} s`;
+        return reply(await withTimeout(Promise.resolve(call(msg)), LOAD_MS, what));
+      }
       return { ok: false, error: `unexpected request ${String(msg.op)}` };
     } catch (e) {
       return { ok: false, error: errorText(e) };
