@@ -30,7 +30,12 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
     `${STUB_ADD}\nconst mb = new Uint8Array(1 << 20);\n` +
       `for (let i = 0; i < 256; i++) Deno.writeFileSync(\`big\${i}.bin\`, mb);`,
   );
-  const { reports } = await gradeBatch(subs, refs, { ...LIMITS, timeoutMs: 15_000, loadMs: 2_000, diskMb: 32 });
+  const { reports } = await gradeBatch(subs, refs, {
+    ...LIMITS,
+    timeoutMs: 15_000,
+    loadMs: 2_000,
+    diskMb: 32,
+  });
   const r = (n: string) => reports.get(n)!;
   assert.equal(r("stub").points, 0);
 
