@@ -68,7 +68,11 @@ export function parseNotebookText(text: string, name: string): Notebook {
   try {
     nb = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`${name} is not a notebook: JSON parse failed (${(e as Error).message})`);
+    // V8's message quotes the text; keep only where it failed (the text may be any file's)
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new TypeError(
+      `${name} is not a notebook: JSON parse failed${at ? ` at position ${at}` : ""}`,
+    );
   }
   if (typeof nb !== "object" || nb === null || nb.nbformat !== 4 || !Array.isArray(nb.cells)) {
     throw new TypeError(

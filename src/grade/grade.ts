@@ -174,6 +174,10 @@ async function readSubmission(
 ): Promise<{ sub: Notebook; ref: Reference } | string> {
   let text: string;
   try {
+    // a link could point at any file the grader can read (another learner's, /etc/shadow)
+    if ((await Deno.lstat(file)).isSymlink) {
+      return "the file is a symbolic link; a submission must be a regular file";
+    }
     const size = (await Deno.stat(file)).size;
     if (size > SUBMISSION_LIMITS.fileBytes) {
       return `the file has ${size} bytes; a submission may have at most ${SUBMISSION_LIMITS.fileBytes}`;
@@ -376,9 +380,11 @@ export function collectLearners(paths: string[]): Map<string, string[]> {
     else {
       for (const e of [...Deno.readDirSync(p)].sort((a, b) => a.name.localeCompare(b.name))) {
         const full = resolve(join(p, e.name));
-        if (e.isFile) found.push([basename(e.name, extname(e.name)), [full]]);
+        // links are kept as submissions, which gradeFile rejects with the reason
+        if (e.isFile || e.isSymlink) found.push([basename(e.name, extname(e.name)), [full]]);
         else if (e.isDirectory) {
-          const files = [...Deno.readDirSync(full)].filter((x) => x.isFile).map((x) => x.name);
+          const files = [...Deno.readDirSync(full)].filter((x) => x.isFile || x.isSymlink)
+            .map((x) => x.name);
           found.push([e.name, files.sort().map((f) => join(full, f))]);
         }
       }
