@@ -29,15 +29,28 @@ export interface JailStatus {
 
 let probe: Promise<JailStatus> | undefined;
 
-/** Probes (once per process) whether `bwrap` runs here. `GRADE_JAIL=off` turns the jail off. */
+/**
+ * Probes (once per process) whether `bwrap` can build the real jail here. `GRADE_JAIL=off` turns
+ * the jail off.
+ */
 export function jailStatus(): Promise<JailStatus> {
   if (Deno.env.get("GRADE_JAIL") === "off") {
     return Promise.resolve({ available: false, reason: "GRADE_JAIL=off" });
   }
   probe ??= (async (): Promise<JailStatus> => {
+    // the probe uses the real jail's flags: a container may allow namespaces but not mounting
+    // /proc, or a tmpfs, and a jail that cannot start would zero every exercise
+    const dir = await Deno.makeTempDir({ prefix: "grade-jail-probe-" });
     try {
+      const args = bwrapArgs({
+        courseReadOnly: [],
+        learnerDir: dir,
+        pipes: [],
+        diskBytes: 1 << 20,
+        env: {},
+      });
       const out = await new Deno.Command("bwrap", {
-        args: ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+        args: [...args, "/usr/bin/true"],
         stdout: "null",
         stderr: "piped",
       }).output();
@@ -46,6 +59,8 @@ export function jailStatus(): Promise<JailStatus> {
       return { available: false, reason: `bwrap cannot create namespaces here: ${why}` };
     } catch (e) {
       return { available: false, reason: `bwrap is not installed (${(e as Error).name})` };
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   })();
   return probe;
