@@ -45,6 +45,10 @@ Deno.test("attacks of issue #17: each scores what an honest stub scores", async 
       assert.equal(exercise(r(name), "90.2").points, 3, `${name}: ${messages(r(name), "90.2")}`);
     }
   });
+  await t.step("1, 3: forged result lines are never read; the crash after them costs 90.1", () => {
+    assert.match(exercise(r("a3_heap"), "90.1").reason!, /the learner's process ended/);
+    assert.match(exercise(r("a3_heap"), "90.1").reason!, /no heap snapshot/);
+  });
   await t.step("2: a reference solution is never handed to learner code", () => {
     assert.match(messages(r("a2_reference"), "90.1"), /add is not defined/);
     assert.match(messages(r("a2_reference_later"), "90.1"), /sumOfSquares is not defined/);
