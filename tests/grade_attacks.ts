@@ -35,12 +35,19 @@ export const FORGED = ["", "0".repeat(32)].map((n) =>
 export const ATTACKS: Record<string, string> = {
   // 1. a learner-defined Object.prototype.toJSON rewriting every check to passed
   a1_tojson: `${STUB_ADD}
-Object.defineProperty(Object.prototype, "toJSON", { configurable: true, value: function () {
-  const o: any = { ...this };
-  if (Array.isArray(o.checks)) o.checks = o.checks.map((c: any) => ({ ...c, passed: true }));
-  delete o.tampering;
-  return o;
-} });
+Object.defineProperty(Object.prototype, "toJSON", {
+  configurable: true,
+  value: function (this: any) {
+    if (Array.isArray(this)) return Array.from(this);
+    const o: any = Object.assign({}, this);
+    if (Array.isArray(o.checks)) {
+      o.checks = o.checks.map((c: any) => Object.assign({}, c, { passed: true, message: undefined }));
+    }
+    if ("tampering" in o) o.tampering = [];
+    delete o.reason;
+    return o;
+  },
+});
 ${FORGED}`,
   // 2. the reference solution handed over through the context
   a2_reference: "void add;",
