@@ -1,11 +1,11 @@
 /**
  * The autograder: `deno task grade <files or folders> [--out build/grades] [--workers 2]
- * [--reference notebooks] [--timeout 60] [--memory 1536] [--backend wasm]`.
+ * [--reference notebooks] [--timeout 60] [--memory 1536] [--disk 64] [--backend wasm]`.
  *
  * Each submission notebook is matched to a reference notebook by its exercise ids (or its file
- * name), graded in a sandboxed Deno process (see sandbox.ts), and reported per learner as JSON
- * (points per check, the feedback message of each failure, reasons); the class gets a gradebook as
- * CSV and HTML (built with polars). A bad submission is graded with a reason and never stops the
+ * name), graded by two processes, the learner's code jailed apart from the tests (see sandbox.ts),
+ * and reported per learner as JSON (points per check, the feedback message of each failure,
+ * reasons); the class gets a gradebook as CSV and HTML (built with polars). A bad submission is graded with a reason and never stops the
  * batch. Learner id = the file's name stem, or the folder's name for a folder of notebooks.
  *
  * @example
@@ -505,6 +505,7 @@ async function main(): Promise<number> {
       reference: { type: "string", default: join(COURSE_ROOT, "notebooks") },
       timeout: { type: "string", default: "60" },
       memory: { type: "string", default: "1536" },
+      disk: { type: "string", default: "64" },
       backend: { type: "string", default: "wasm" },
     },
   });
@@ -520,13 +521,17 @@ async function main(): Promise<number> {
   if (!(timeout > 0)) throw new RangeError(`--timeout must be > 0 seconds; got ${values.timeout}`);
   const memory = Number(values.memory);
   if (!(memory >= 128)) throw new RangeError(`--memory must be >= 128 MiB; got ${values.memory}`);
+  const disk = Number(values.disk);
+  if (!(Number.isInteger(disk) && disk >= 1 && disk <= 4096)) {
+    throw new RangeError(`--disk must be an integer from 1 to 4096 MiB; got ${values.disk}`);
+  }
   if (values.backend !== "wasm" && values.backend !== "cpu") {
     throw new RangeError(`--backend must be wasm or cpu; got ${values.backend}`);
   }
   const refs = loadReferences(values.reference);
   const learners = collectLearners(positionals);
   const backend = values.backend as "wasm" | "cpu";
-  const limits = { workers, timeoutMs: timeout * 1000, memoryMb: memory, backend };
+  const limits = { workers, timeoutMs: timeout * 1000, memoryMb: memory, diskMb: disk, backend };
   for (const problem of await selfCheck(refs, limits)) console.warn(`warning: ${problem}`);
   console.log(`grading ${learners.size} learner(s) with ${workers} worker(s) ...`);
   const t0 = performance.now();
