@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Notebook, splitStatements } from "../src/grade/exercises.ts";
-import { collectLearners, gradeFile, uniqueIds } from "../src/grade/grade.ts";
+import { collectLearners, gradeAll, gradeFile, uniqueIds } from "../src/grade/grade.ts";
 import { bwrapArgs, jailStatus } from "../src/grade/jail.ts";
 import { COURSE_ROOT } from "../src/grade/module.ts";
 import { csvCell, printable } from "../src/grade/text.ts";
@@ -255,4 +255,23 @@ Deno.test("fallback without the jail: Deno's sandbox, a disk poll, and a warning
   } finally {
     Deno.env.delete("GRADE_JAIL");
   }
+});
+
+Deno.test("8: a temp folder the grader cannot use fails its learners with a reason; the batch ends", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "a.ipynb"), JSON.stringify(STUB));
+  const before = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", join(dir, "missing"));
+  try {
+    const reports = await gradeAll(new Map([["a", [join(dir, "a.ipynb")]]]), refs, {
+      ...LIMITS,
+      out: join(dir, "out"),
+    });
+    assert.match(reports[0].files[0].reason!, /grader error: .*NotFound|No such file/);
+  } finally {
+    if (before === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", before);
+  }
+  assert.match(await Deno.readTextFile(join(dir, "out", "gradebook.csv")), /\na,/);
+  await Deno.remove(dir, { recursive: true });
 });
