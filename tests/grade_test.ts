@@ -128,14 +128,6 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
       '  console.log("@@GRADE fake\\n".repeat(1e5));\n  return values.reduce((s, v) => s + v * v, 0);',
     ),
     syntax_error: withSolution("90.1", "  return a + ;"),
-    // tfjs (wasm) runs in the learner's jailed process, eval and new Function disabled
-    tfjs_solution: withCellCode(
-      "90.1",
-      'import * as tf from "@tensorflow/tfjs";\nimport "@tensorflow/tfjs-backend-wasm";\n' +
-        'await tf.setBackend("wasm");\n' +
-        'if (tf.getBackend() !== "wasm") throw new Error(`backend ${tf.getBackend()}`);\n' +
-        "add = (a: number, b: number) => tf.add(a, b).arraySync() as number;",
-    ),
     empty: "",
     malformed: '{"nbformat": 4, "cells": [',
     "not_a_notebook.txt": "hello, this is my homework",
@@ -211,9 +203,6 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
   await t.step("megabytes of learner output neither hide nor push out results", () => {
     assert.equal(r("flood").points, 5);
   });
-  await t.step("a learner cell using tfjs (wasm backend) runs in the jail", () => {
-    assert.equal(r("tfjs_solution").points, 5, messages(r("tfjs_solution"), "90.1"));
-  });
   await t.step("a syntax error fails its exercise only", () => {
     assert.match(messages(r("syntax_error"), "90.1"), /SyntaxError|Expression expected/);
     full90_2("syntax_error");
@@ -241,6 +230,26 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     const json = JSON.parse(await Deno.readTextFile(join(out, "partial.json")));
     assert.equal(json.files[0].exercises[0].checks[1].passed, false);
   });
+  await Deno.remove(join(out, ".."), { recursive: true });
+});
+
+Deno.test("grader: a learner cell using tfjs (wasm backend) runs in the learner's process", async () => {
+  // its own batch with a roomy time limit: loading tfjs is slow on a busy machine
+  const { reports, out } = await gradeBatch(
+    {
+      tfjs_solution: withCellCode(
+        "90.1",
+        'import * as tf from "@tensorflow/tfjs";\nimport "@tensorflow/tfjs-backend-wasm";\n' +
+          'await tf.setBackend("wasm");\n' +
+          'if (tf.getBackend() !== "wasm") throw new Error(`backend ${tf.getBackend()}`);\n' +
+          "add = (a: number, b: number) => tf.add(a, b).arraySync() as number;",
+      ),
+    },
+    refs,
+    { timeoutMs: 60_000, memoryMb: 1536 },
+  );
+  const r = reports.get("tfjs_solution")!;
+  assert.equal(r.points, 5, messages(r, "90.1"));
   await Deno.remove(join(out, ".."), { recursive: true });
 });
 

@@ -292,16 +292,17 @@ interface Piece {
  */
 function scan(src: string): Piece[] {
   const pieces: Piece[] = [];
-  let code = "";
-  const flush = () => {
-    if (code) pieces.push({ kind: "code", text: code });
-    code = "";
-  };
+  // code is src.slice(codeStart, i): indexing one flat string, never a string grown by +=
+  // (which V8 would flatten again at every look back, quadratic in the cell's length)
+  let codeStart = 0;
   let i = 0;
+  const flush = () => {
+    if (i > codeStart) pieces.push({ kind: "code", text: src.slice(codeStart, i) });
+  };
   const templateDepth: number[] = []; // brace depth at which each open ${ started
   let brace = 0;
   const lastSignificant = () => {
-    for (let j = code.length - 1; j >= 0; j--) if (!/\s/.test(code[j])) return code[j];
+    for (let j = i - 1; j >= codeStart; j--) if (!/\s/.test(src[j])) return src[j];
     for (let p = pieces.length - 1; p >= 0; p--) {
       if (pieces[p].kind === "comment") continue;
       if (pieces[p].kind === "string") return "a";
@@ -329,19 +330,19 @@ function scan(src: string): Piece[] {
       const e = src.indexOf("\n", i);
       const end = e === -1 ? src.length : e;
       pieces.push({ kind: "comment", text: src.slice(i, end) });
-      i = end;
+      i = codeStart = end;
     } else if (c === "/" && n === "*") {
       flush();
       const e = src.indexOf("*/", i + 2);
       const end = e === -1 ? src.length : e + 2;
       pieces.push({ kind: "comment", text: src.slice(i, end) });
-      i = end;
+      i = codeStart = end;
     } else if (c === "'" || c === '"') {
       flush();
       let j = i + 1;
       while (j < src.length && src[j] !== c && src[j] !== "\n") j += src[j] === "\\" ? 2 : 1;
       pieces.push({ kind: "string", text: src.slice(i, j + 1) });
-      i = j + 1;
+      i = codeStart = j + 1;
     } else if (c === "`" || (c === "}" && templateDepth.length && templateDepth.at(-1) === brace)) {
       if (c === "}") templateDepth.pop();
       flush();
@@ -349,14 +350,14 @@ function scan(src: string): Piece[] {
       if (r < 0) {
         pieces.push({ kind: "string", text: src.slice(i, -r) });
         templateDepth.push(brace);
-        i = -r;
+        i = codeStart = -r;
       } else {
         pieces.push({ kind: "string", text: src.slice(i, r) });
-        i = r;
+        i = codeStart = r;
       }
     } else if (
       c === "/" && /^$|[(,=:[!&|?{};+\-*%<>~^]$/.test(lastSignificant()) &&
-      !/\breturn$|\btypeof$/.test(code.slice(-8))
+      !/\breturn$|\btypeof$/.test(src.slice(Math.max(codeStart, i - 8), i))
     ) {
       // a regex literal
       flush();
@@ -374,11 +375,10 @@ function scan(src: string): Piece[] {
       j++;
       while (j < src.length && /[a-z]/i.test(src[j])) j++;
       pieces.push({ kind: "string", text: src.slice(i, j) });
-      i = j;
+      i = codeStart = j;
     } else {
       if (c === "{") brace++;
       else if (c === "}") brace--;
-      code += c;
       i++;
     }
   }
@@ -404,6 +404,13 @@ export function splitStatements(src: string): string[] {
   let depth = 0;
   let code = ""; // the current statement's code only (no comments)
   let head = -1; // where the statement's code starts (-1: not yet), to test how it begins
+  let headText: string | null = null; // its first 80 characters, once there are 80
+  const beginning = () => {
+    if (headText !== null) return headText;
+    const t = code.slice(head, head + 80);
+    if (t.length === 80) headText = t;
+    return t;
+  };
   const push = () => {
     if (head >= 0) out.push(current.trim());
     else if (current.trim() && out.length === 0) {
@@ -412,6 +419,7 @@ export function splitStatements(src: string): string[] {
     current = "";
     code = "";
     head = -1;
+    headText = null;
   };
   const pieces = scan(src);
   for (let p = 0; p < pieces.length; p++) {
@@ -434,7 +442,7 @@ export function splitStatements(src: string): string[] {
       else if (")]}".includes(c)) depth--;
       if (depth !== 0) continue;
       if (c === ";") push();
-      else if (c === "}" && BLOCK_STARTERS.test(code.slice(head, head + 80))) {
+      else if (c === "}" && BLOCK_STARTERS.test(beginning())) {
         // a block statement ends here unless it continues (else, catch, finally, while of do)
         if (!CONTINUES.test(nextSignificant(pieces, p, i + 1))) push();
       }

@@ -9,7 +9,8 @@
  * @example
  * ```ts
  * import { serveLearner } from "../src/grade/learner_host.ts";
- * await serveLearner([{ id: "01.1", load: async () => ({ add: (a, b) => a + b }) }], Deno.args);
+ * const add = (a: number, b: number) => a + b;
+ * await serveLearner([{ id: "01.1", load: async () => ({ run: async () => ({ add }) }) }], Deno.args);
  * ```
  * @module
  */
@@ -18,10 +19,15 @@ import { openChannel } from "./channel.ts";
 import { errorText, makePeer, type Peer } from "./rpc.ts";
 import { fromWire, toWire } from "./wire.ts";
 
-/** One learner exercise: `load(previous)` runs its cell and returns the names it declares. */
+/**
+ * One learner exercise: `load()` imports its module (and the modules it imports; no time limit
+ * of its own), then `run(previous)` runs the cell's code and returns the names it declares.
+ */
 export interface LearnerExercise {
   id: string;
-  load: (previous: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  load: () => Promise<
+    { run: (previous: Record<string, unknown>) => Promise<Record<string, unknown>> }
+  >;
 }
 
 // Exiting ends this process, which the grader reads as a crash of the exercise being graded; a
@@ -46,7 +52,7 @@ for (
 delete (globalThis as Record<string, unknown>).Worker;
 
 /** The longest a cell may take to load (top-level code), or an async call to settle, in ms. */
-const LOAD_MS = Number(Deno.env.get("GRADE_LOAD_MS") ?? 10_000);
+const LOAD_MS = Number(Deno.env.get("GRADE_LOAD_MS") ?? 20_000);
 
 interface Loaded {
   exports?: Record<string, unknown>;
@@ -95,7 +101,8 @@ export async function serveLearner(exercises: LearnerExercise[], args: string[])
         try {
           const what = `the cell of exercise ${ex.id} did not finish within ${LOAD_MS / 1000} s ` +
             `(a top-level await that never resolves?)`;
-          loaded.set(ex.id, { exports: await withTimeout(ex.load(previous), LOAD_MS, what) });
+          const { run } = await ex.load();
+          loaded.set(ex.id, { exports: await withTimeout(run(previous), LOAD_MS, what) });
         } catch (e) {
           loaded.set(ex.id, { error: errorText(e) });
         }

@@ -343,8 +343,9 @@ function learnerProgram(
     const file = `learner_${ex.id.replace(".", "_")}.ts`;
     files[file] = learnerModule(ex, cell, imports, [...fromContext, ...fromEarlier], notes);
     loaders.push(
-      `{ id: ${JSON.stringify(ex.id)}, load: async (__prev: Record<string, unknown>) => ` +
-        `(await import("./${file}")).__learner({ ...__prev, ${fromContext.join(", ")} }) },`,
+      `{ id: ${JSON.stringify(ex.id)}, load: async () => { const m = await import("./${file}"); ` +
+        `return { run: (__prev: Record<string, unknown>) => ` +
+        `m.__learner({ ...__prev, ${fromContext.join(", ")} }) }; } },`,
     );
     valueNames(ex.source).forEach((n) => earlier.add(n));
   }

@@ -29,7 +29,10 @@ export interface SandboxOptions {
   diskMb?: number;
   /** tfjs backend for learner code: "wasm" (default) or "cpu". */
   backend?: "wasm" | "cpu";
-  /** How long one exercise cell's top-level code may take to load, in ms (default 10 000). */
+  /**
+   * How long one exercise cell's code may run when it loads (after its imports), and an async call
+   * may take to settle, in ms (default 20 000).
+   */
   loadMs?: number;
 }
 
@@ -222,7 +225,7 @@ export async function runSandboxed(
     memoryMb: opts.memoryMb ?? 1536,
     diskMb: opts.diskMb ?? 64,
     backend: opts.backend ?? "wasm",
-    loadMs: opts.loadMs ?? 10_000,
+    loadMs: opts.loadMs ?? 20_000,
   };
   const tmp = await Deno.makeTempDir({ prefix: "grade-" });
   try {
