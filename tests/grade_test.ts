@@ -10,6 +10,7 @@ import {
   cellSource,
   declaredNames,
   findExercises,
+  identifiersUsed,
   learnerVersion,
   type Notebook,
   parseNotebookText,
@@ -302,4 +303,10 @@ Deno.test("grader: a submission that matches no notebook is rejected with the re
 
 Deno.test("grader self-check: the fixture's reference solutions score full marks", async () => {
   assert.deepEqual(await selfCheck(refs, LIMITS), []);
+});
+
+Deno.test("identifiersUsed: a spread or rest name is a use; a property after one dot is not", () => {
+  const used = identifiersUsed("const s = Math.max(...longValues) + obj.prop + f(...[a]);");
+  for (const n of ["longValues", "Math", "obj", "f", "a"]) assert.ok(used.has(n), n);
+  for (const n of ["max", "prop"]) assert.ok(!used.has(n), n);
 });

@@ -483,7 +483,10 @@ export function identifiersUsed(src: string): Set<string> {
       if (!text.startsWith("`") && !text.startsWith("}")) continue;
       text = subs.join(" ");
     }
-    for (const m of text.matchAll(/(?<![.\w$])(?<!\?\.)[A-Za-z_$][\w$]*/g)) names.add(m[0]);
+    // A name after one "." is a property; after "..." (spread, rest) it is a use.
+    for (const m of text.matchAll(/(?:(?<=\.\.\.)|(?<![.\w$]))[A-Za-z_$][\w$]*/g)) {
+      names.add(m[0]);
+    }
   }
   return names;
 }

@@ -114,8 +114,27 @@ function callLearner(id: string, name: string, args: unknown[]): unknown {
     return handle;
   };
   const reply = request({ op: "call", id, name, args: toWire(args, register) });
-  if (reply.ok !== true) throw new LearnerError(String(reply.error ?? "failed"));
+  if (reply.ok !== true) throw learnerThrew(String(reply.error ?? "failed"));
   return fromWire(reply.value);
+}
+
+// Built-in error classes a test may expect (assert.throws(f, RangeError)): rebuilt here, in the
+// checker's own realm, from the name the learner's error text starts with.
+const BUILT_IN_ERRORS: Record<string, new (message: string) => Error> = {
+  Error,
+  RangeError,
+  TypeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** The checker-side error for a learner's thrown "Name: message" text. */
+export function learnerThrew(text: string): Error {
+  const m = /^([A-Za-z]*Error): ([\s\S]*)$/.exec(text);
+  const Ctor = m && Object.hasOwn(BUILT_IN_ERRORS, m[1]) ? BUILT_IN_ERRORS[m[1]] : null;
+  return Ctor ? new Ctor(m![2]) : new LearnerError(text);
 }
 
 /** The names the learner's cell of exercise `id` declares, as local stand-ins. */
