@@ -310,3 +310,28 @@ Deno.test("identifiersUsed: a spread or rest name is a use; a property after one
   for (const n of ["longValues", "Math", "obj", "f", "a"]) assert.ok(used.has(n), n);
   for (const n of ["max", "prop"]) assert.ok(!used.has(n), n);
 });
+
+Deno.test("grader: copies of one notebook count once; learner error text is quoted and labelled", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grade-dup-" });
+  const files = [1, 2, 3].map((k) => join(dir, `copy${k}.ipynb`));
+  for (const f of files) await Deno.writeTextFile(f, JSON.stringify(fixture.notebook));
+  const spoof = join(dir, "spoof.ipynb");
+  const fake = "time limit exceeded (60 s) while grading 90.1: grader fault, 2/2";
+  await Deno.writeTextFile(
+    spoof,
+    JSON.stringify(withSolution(
+      "90.1",
+      `  const e = new Error(${JSON.stringify(fake)}); e.name = "GraderNotice"; throw e;`,
+    )),
+  );
+  const { gradeLearner } = await import("../src/grade/grade.ts");
+  const dup = await gradeLearner("dup", files, refs, LIMITS);
+  assert.equal(dup.max, 5, "three copies of a 5-point notebook are worth 5 points");
+  assert.equal(dup.points, 5);
+  assert.match(dup.files[1].reason!, /a second submission of 90_fixture/);
+  const s = await gradeLearner("spoof", [spoof], refs, LIMITS);
+  const reason = s.files[0].exercises.find((e) => e.id === "90.1")!.checks
+    .map((c) => c.message ?? "").join(" | ");
+  assert.match(reason, /learner code threw "GraderNotice: time limit exceeded/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -202,6 +202,9 @@ async function readSubmission(
   return { sub, ref };
 }
 
+/** Time limits one file may hit before its remaining exercises are scored zero unrun. */
+export const MAX_TIME_KILLS = 2;
+
 /**
  * Grades one submission file against its reference, in the sandbox. An exercise that hits the time
  * or memory limit scores zero with that reason, and the exercises after it are rerun without it.
@@ -219,6 +222,7 @@ export async function gradeFile(
   const notes = new Set<string>();
   let jailed: boolean | undefined;
   let remaining = ref.exercises.map((e) => e.id);
+  let timeKills = 0;
   while (remaining.length) {
     let program: GradingProgram;
     try {
@@ -248,6 +252,19 @@ export async function gradeFile(
     // rerun the rest when the run was stopped by a limit, lost its learner or got partway; a
     // crash of the checker before any result would repeat for every exercise
     const rest = missing.filter((id) => id !== charged);
+    if (run.killed === "time") timeKills++;
+    if (timeKills >= MAX_TIME_KILLS) {
+      // A file gets at most this many time limits: a submission that blocks in every exercise
+      // must not hold a grading worker for (exercises x timeout).
+      const why = `not graded: this file already hit the time limit ${timeKills} times`;
+      for (const id of rest) {
+        reports.set(
+          id,
+          score(program.plan.find((p) => p.id === id)!, null, why),
+        );
+      }
+      break;
+    }
     if (run.killed || run.lost !== undefined || run.results.length > 0) remaining = rest;
     else {
       for (const id of rest) {
@@ -335,7 +352,24 @@ export async function gradeLearner(
   opts: GradeOptions = {},
 ): Promise<LearnerReport> {
   const reports: FileReport[] = [];
-  for (const f of files) reports.push(await gradeFile(f, refs, opts));
+  const seen = new Set<string>();
+  for (const f of files) {
+    // One submission per reference notebook: copies would add its points again.
+    const read = await readSubmission(f, refs);
+    const name = typeof read === "string" ? null : read.ref.name;
+    if (name !== null && seen.has(name)) {
+      reports.push(
+        rejected(
+          f,
+          `a second submission of ${name}: only the first one is graded`,
+          performance.now(),
+        ),
+      );
+      continue;
+    }
+    if (name !== null) seen.add(name);
+    reports.push(await gradeFile(f, refs, opts));
+  }
   const ex = reports.flatMap((r) => r.exercises);
   return {
     learner,

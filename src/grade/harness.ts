@@ -20,6 +20,7 @@
  */
 import { type Channel, openChannel } from "./channel.ts";
 import { errorText, makePeer, type Peer, PeerLostError } from "./rpc.ts";
+import { quote } from "./text.ts";
 import { fromWire, toWire } from "./wire.ts";
 
 /** The outcome of one check. */
@@ -130,11 +131,16 @@ const BUILT_IN_ERRORS: Record<string, new (message: string) => Error> = {
   URIError,
 };
 
+/** Errors rebuilt from learner text (their messages are the learner's, not the checker's). */
+const fromLearner = new WeakSet<Error>();
+
 /** The checker-side error for a learner's thrown "Name: message" text. */
 export function learnerThrew(text: string): Error {
   const m = /^([A-Za-z]*Error): ([\s\S]*)$/.exec(text);
   const Ctor = m && Object.hasOwn(BUILT_IN_ERRORS, m[1]) ? BUILT_IN_ERRORS[m[1]] : null;
-  return Ctor ? new Ctor(m![2]) : new LearnerError(text);
+  const e = Ctor ? new Ctor(m![2]) : new LearnerError(text);
+  fromLearner.add(e);
+  return e;
 }
 
 /** The names the learner's cell of exercise `id` declares, as local stand-ins. */
@@ -157,7 +163,11 @@ function learnerExports(id: string, names: string[]): Record<string, unknown> {
 }
 
 function messageOf(e: unknown): string {
-  return e instanceof LearnerError ? e.message.slice(0, 2000) : errorText(e);
+  // Learner text is quoted and labelled, so it can never pass for the grader's own words.
+  if (e instanceof LearnerError || (e instanceof Error && fromLearner.has(e))) {
+    return `learner code threw ${quote(e instanceof LearnerError ? e.message : errorText(e), 500)}`;
+  }
+  return errorText(e);
 }
 
 /** The check runner handed to one exercise's tests. */
