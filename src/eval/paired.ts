@@ -261,9 +261,14 @@ function cellInterval(c: Cell, metric: string, level: number, log: boolean): Int
   const single = isSingle(c);
   const i = twoWay(pairedValues([c], ([x]) => x), level, !single && c.seeds.size < 2);
   if (log) return { ...i, mean: Math.exp(i.mean), low: Math.exp(i.low), high: Math.exp(i.high) };
-  if (isBinary([c]) && nearBoundary(i.mean, E) && Number.isFinite(i.low)) {
-    const [wl, wh] = wilson(i.mean, E, normalQuantile(1 - (1 - level) / 2));
-    return { ...i, low: Math.min(i.low, wl), high: Math.max(i.high, wh) };
+  if (isBinary([c]) && Number.isFinite(i.low)) {
+    // An accuracy lies in [0, 1]; with few seeds t x SE can overshoot it.
+    const out = { ...i, low: Math.max(0, i.low), high: Math.min(1, i.high) };
+    if (nearBoundary(i.mean, E)) {
+      const [wl, wh] = wilson(i.mean, E, normalQuantile(1 - (1 - level) / 2));
+      return { ...out, low: Math.min(out.low, wl), high: Math.max(out.high, wh) };
+    }
+    return out;
   }
   return i;
 }
@@ -323,6 +328,9 @@ export function pairedDifference(
   }
   const out = { ...i, mean: i.mean + shift, low: i.low + shift, high: i.high + shift };
   if (!q.relative && isBinary([A, B]) && Number.isFinite(out.low)) {
+    // A difference of accuracies lies in [-1, 1].
+    out.low = Math.max(-1, out.low);
+    out.high = Math.min(1, out.high);
     const pa = mean(pairedValues([A], ([x]) => x).map(mean));
     const pb = mean(pairedValues([B], ([x]) => x).map(mean));
     if (nearBoundary(pa, E) || nearBoundary(pb, E)) {
