@@ -1,100 +1,229 @@
 /**
- * `deno task bench train [--lengths 256,2048] [--steps 3] [--no-peer]`: training tokens/s of the
- * course model (the pretraining step: forward, backward, clipping, AdamW) on the CPU path (tfjs
- * wasm) at T = L0 and 8 x L0, and, in the same run, the identical architecture in PyTorch on the
- * CPU (Debian's python3-torch at /usr/bin/python3, a peer only). Writes `assets/bench/train.csv`.
+ * `deno task bench train`: training tokens/s of the course model (the pretraining step: forward,
+ * backward, global-norm clipping, AdamW) at T = L0 and 8 x L0, ours (tfjs, one thread and
+ * data-parallel over worker threads, src/train/data_parallel.ts) side by side in one run with the
+ * identical architecture in PyTorch on the CPU (Debian's python3-torch at /usr/bin/python3, a peer
+ * only) in each attention formulation PyTorch 1.13 allows (full N x N, or causal query chunks).
+ *
+ * Fairness: the peer runs on OpenBLAS (libopenblas0-pthread, installed here when missing) with
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for its command only, 2 threads; the CSV records the
+ * BLAS library it actually loaded, its threads, the CPU model and the load average. Each
+ * implementation runs `--repeats` times, interleaved with the others, each repeat `--steps` timed
+ * steps after `--warmup` untimed ones; rows give the median and range. Both sides train on the same
+ * tokens per step (B = 4,096 / T).
+ *
+ * Flags: --lengths 256,2048 --steps 10 --warmup 2 --repeats 3 --workers 1,2 --peer full,chunked
+ * --chunk 256 --no-peer --backend wasm|cpu|webgpu --allow-software --preset tiny|course|full
+ * --out assets/bench/train.csv
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../backend.ts";
-import { modelConfig } from "../model/config.ts";
-import { Decoder } from "../model/decoder.ts";
-import { AdamW, clipByGlobalNorm } from "../train/adamw.ts";
-import { presetFromEnv } from "../model/presets.ts";
+import { type BackendName, initBackend } from "../backend.ts";
+import { getPreset, type Preset, presetFromEnv } from "../model/presets.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import {
+  adapterText,
+  checkedAdapter,
+  loadAverage,
+  loadNote,
+  machine,
+  summarize,
+  toCsv,
+} from "./env_util.ts";
+import {
+  measureOurs,
+  measurePeer,
+  PEER_PACKAGES,
+  type PeerAttention,
+  type PeerInfo,
+} from "./train_util.ts";
+import { ensurePackages } from "../tools/setup.ts";
 
-/** Tokens per batch of the bench (B = this / T, at least 1). */
-const TOKENS_PER_STEP = 4096;
+/** Tokens per step of the bench (B = this / T, at least 1). */
+export const TOKENS_PER_STEP = 4096;
 
-function tfjsTokensPerSecond(seqLen: number, batch: number, steps: number): number {
-  const model = Decoder.create(modelConfig(presetFromEnv()), 0);
-  const names = [...model.params.keys()];
-  const vars = names.map((n) => model.params.get(n)!);
-  const opt = new AdamW(model.params);
-  const data = tf.randomUniform([batch, seqLen + 1], 0, 256, "int32", 1) as tf.Tensor2D;
-  const step = () => {
-    const { value, grads } = tf.variableGrads(() => model.loss(data), vars);
-    const named = new Map(names.map((n, i) => [n, grads[vars[i].name]]));
-    const { grads: clipped } = clipByGlobalNorm(named, 1);
-    opt.apply(clipped, 1e-3);
-    value.dataSync();
-    tf.dispose([value, ...Object.values(grads), ...clipped.values()]);
-  };
-  step(); // warm-up
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const tps = (steps * batch * seqLen) / ((performance.now() - t0) / 1000);
-  data.dispose();
-  opt.dispose();
-  model.dispose();
-  return tps;
+const HEADER = [
+  "preset",
+  "seq_len",
+  "batch",
+  "impl",
+  "config",
+  "steps",
+  "warmup",
+  "repeats",
+  "tokens_per_s_median",
+  "tokens_per_s_min",
+  "tokens_per_s_max",
+  "ratio_vs_best_peer",
+  "cpu",
+  "cores",
+  "load_before",
+  "load_after",
+  "backend",
+  "adapter",
+  "note",
+];
+
+/** One implementation measured at one length. */
+interface Impl {
+  name: string;
+  measure(): Promise<{ tps: number; config: string }>;
 }
 
-async function torchTokensPerSecond(seqLen: number, batch: number, steps: number): Promise<number> {
-  const p = presetFromEnv();
-  const script = new URL("./train_peer.py", import.meta.url).pathname;
-  const args = [
-    script,
-    p.dModel,
-    p.numLayers,
-    p.numHeads,
-    p.headDim,
-    p.mlpHidden,
-    seqLen,
+function implementations(
+  p: Preset,
+  t: number,
+  batch: number,
+  o: {
+    steps: number;
+    warmup: number;
+    workers: number[];
+    peers: PeerAttention[];
+    chunk: number;
+    backend: BackendName;
+  },
+): Impl[] {
+  const ours = o.workers.map((w): Impl => ({
+    name: `tfjs-${o.backend}-${w}w`,
+    measure: async () => ({
+      tps: await measureOurs(p, t, batch, o.steps, o.warmup, w, o.backend),
+      config: `workers=${w} (data-parallel threads)`,
+    }),
+  }));
+  const peers = o.peers.map((attn): Impl => ({
+    name: `pytorch-${attn}`,
+    measure: async () => {
+      const r: PeerInfo = await measurePeer(p, t, batch, o.steps, o.warmup, attn, o.chunk);
+      const chunk = attn === "chunked" ? ` chunk=${Math.min(o.chunk, t)}` : "";
+      return {
+        tps: r.tokensPerS,
+        config: `torch ${r.torch} threads=${r.threads}${chunk} blas=${r.blas} env=${
+          JSON.stringify(r.openblasEnv)
+        }`,
+      };
+    },
+  }));
+  return [...ours, ...peers];
+}
+
+/** Measures every implementation `repeats` times, interleaved; one CSV row each. */
+async function measureLength(
+  p: Preset,
+  t: number,
+  impls: Impl[],
+  o: { steps: number; warmup: number; repeats: number; backend: BackendName; adapter: string },
+): Promise<Array<Array<string | number>>> {
+  const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
+  const tps = impls.map(() => [] as number[]);
+  const configs = impls.map(() => "");
+  const loadBefore = loadAverage();
+  for (let r = 0; r < o.repeats; r++) {
+    for (const [i, impl] of impls.entries()) {
+      const m = await impl.measure();
+      tps[i].push(m.tps);
+      configs[i] = m.config;
+      console.log(
+        `T=${t} B=${batch} repeat ${r + 1}/${o.repeats} ${impl.name}: ${m.tps.toFixed(0)} tok/s`,
+      );
+    }
+  }
+  const loadAfter = loadAverage();
+  const sums = tps.map((x) => summarize(x));
+  const peerMedians = impls.map((m, i) => m.name.startsWith("pytorch") ? sums[i].median : NaN)
+    .filter((x) => !Number.isNaN(x));
+  const bestPeer = peerMedians.length ? Math.max(...peerMedians) : NaN;
+  const { cpu, cores } = machine();
+  return impls.map((impl, i) => [
+    p.name,
+    t,
     batch,
-    steps,
-    2,
-  ]
-    .map(String);
-  const out = await new Deno.Command("/usr/bin/python3", { args, stderr: "inherit" }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const m = text.match(/tokens_per_s=([\d.]+)/);
-  if (!out.success || !m) throw new Error(`PyTorch peer failed: ${text}`);
-  return Number(m[1]);
+    impl.name,
+    configs[i],
+    o.steps,
+    o.warmup,
+    o.repeats,
+    +sums[i].median.toFixed(1),
+    +sums[i].min.toFixed(1),
+    +sums[i].max.toFixed(1),
+    impl.name.startsWith("tfjs") && bestPeer > 0 ? +(sums[i].median / bestPeer).toFixed(3) : "",
+    cpu,
+    cores,
+    loadBefore,
+    loadAfter,
+    o.backend,
+    o.adapter,
+    loadNote(loadBefore, loadAfter),
+  ]);
 }
 
-/** Runs the benchmark and writes assets/bench/train.csv. */
-export async function run(args: string[]): Promise<void> {
+function parse(args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
+      preset: { type: "string" },
       lengths: { type: "string" },
-      steps: { type: "string", default: "3" },
+      steps: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      repeats: { type: "string", default: "3" },
+      workers: { type: "string", default: "1,2" },
+      peer: { type: "string", default: "full,chunked" },
+      chunk: { type: "string", default: "256" },
       "no-peer": { type: "boolean", default: false },
+      backend: { type: "string", default: "wasm" },
+      "allow-software": { type: "boolean", default: false },
+      out: { type: "string", default: "assets/bench/train.csv" },
     },
   });
-  const { backend } = await initBackend();
-  const p = presetFromEnv();
-  const lengths = values.lengths?.split(",").map(Number) ?? [p.contextLength, p.targetLength];
-  const steps = Number(values.steps);
-  const rows: string[] = [];
-  for (const t of lengths) {
-    const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
-    const ours = tfjsTokensPerSecond(t, batch, steps);
-    const peer = values["no-peer"] ? NaN : await torchTokensPerSecond(t, batch, steps);
-    console.log(
-      `T=${t} B=${batch}: tfjs-${backend} ${ours.toFixed(0)} tok/s, PyTorch CPU ${
-        peer.toFixed(0)
-      } tok/s, ` +
-        `ratio ${(ours / peer).toFixed(2)}`,
-    );
-    rows.push(`${p.name},${t},${batch},${steps},tfjs-${backend},${ours.toFixed(1)}`);
-    rows.push(`${p.name},${t},${batch},${steps},pytorch-cpu-2threads,${peer.toFixed(1)}`);
+  const int = (name: string, v: string, min: number) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < min) {
+      throw new RangeError(`--${name} must be an integer >= ${min}; got "${v}"`);
+    }
+    return x;
+  };
+  const peers = values["no-peer"] ? [] : values.peer!.split(",") as PeerAttention[];
+  for (const a of peers) {
+    if (a !== "full" && a !== "chunked") {
+      throw new RangeError(`--peer must list full and/or chunked; got "${a}"`);
+    }
   }
-  await writeFileAtomic(
-    "assets/bench/train.csv",
-    "preset,seq_len,batch,steps,impl,tokens_per_s\n" + rows.join("\n") + "\n",
-  );
-  console.log("wrote assets/bench/train.csv");
+  const p = values.preset ? getPreset(values.preset) : presetFromEnv();
+  return {
+    p,
+    lengths: values.lengths?.split(",").map((x) => int("lengths", x, 2)) ??
+      [p.contextLength, p.targetLength],
+    steps: int("steps", values.steps!, 1),
+    warmup: int("warmup", values.warmup!, 0),
+    repeats: int("repeats", values.repeats!, 1),
+    workers: values.workers!.split(",").map((x) => int("workers", x, 1)),
+    peers,
+    chunk: int("chunk", values.chunk!, 1),
+    backend: values.backend as BackendName,
+    allowSoftware: values["allow-software"]!,
+    out: values.out!,
+  };
+}
+
+/** Runs the benchmark and writes the CSV (default assets/bench/train.csv). */
+export async function run(args: string[]): Promise<void> {
+  const o = parse(args);
+  if (o.peers.length) await ensurePackages(PEER_PACKAGES);
+  const adapter = adapterText(await checkedAdapter(o.backend, o.allowSoftware), o.backend);
+  await initBackend({ backend: o.backend });
+  const rows: Array<Array<string | number>> = [];
+  for (const t of o.lengths) {
+    const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
+    const impls = implementations(o.p, t, batch, {
+      ...o,
+      workers: o.workers.filter((w) => w <= batch),
+    });
+    rows.push(...await measureLength(o.p, t, impls, { ...o, adapter }));
+    await writeFileAtomic(o.out, toCsv(HEADER, rows)); // partial results survive a stop
+  }
+  for (const r of rows) {
+    console.log(
+      `${r[1]} ${r[3]}: median ${r[8]} tok/s [${r[9]}, ${r[10]}] ratio ${r[11]} ${r[18]}`,
+    );
+  }
+  console.log(`wrote ${o.out}`);
 }

@@ -1,0 +1,116 @@
+/**
+ * What every bench records next to its numbers: the machine (CPU model, cores), the load average
+ * before and after (a bench run while other processes compete for the cores is contaminated, and
+ * its row says so), the tfjs backend and, for WebGPU, the adapter. Plus the statistics of
+ * repeated timings (median and range) shared by the benches.
+ *
+ * @example
+ * ```ts
+ * import { machine, loadNote, summarize } from "./env_util.ts";
+ * const m = machine(); // { cpu: "AMD EPYC", cores: 2, load1: 0.12 }
+ * summarize([3, 1, 2]); // { median: 2, min: 1, max: 3, n: 3 }
+ * ```
+ * @module
+ */
+import { type AdapterReport, type BackendName, describeAdapter } from "../backend.ts";
+
+/** Load average (1 minute) above which a timing is marked contaminated. */
+export const LOAD_LIMIT = 1.5;
+
+/** The machine a bench ran on. */
+export interface Machine {
+  cpu: string;
+  cores: number;
+  /** 1-minute load average when read. */
+  load1: number;
+}
+
+/** The 1-minute load average (NaN where /proc/loadavg is missing). */
+export function loadAverage(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU model, core count and the current load average. */
+export function machine(): Machine {
+  let cpu = "unknown";
+  try {
+    const m = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.+)$/m);
+    if (m) cpu = m[1].trim();
+  } catch { /* not Linux */ }
+  return { cpu, cores: navigator.hardwareConcurrency ?? 0, load1: loadAverage() };
+}
+
+/**
+ * The `note` column for a measurement taken between load averages `before` and `after`: empty on
+ * a quiet machine, else a warning that the timing is contaminated by other processes.
+ */
+export function loadNote(before: number, after: number): string {
+  const worst = Math.max(before, after);
+  return worst > LOAD_LIMIT
+    ? `contaminated: load average ${worst.toFixed(2)} > ${LOAD_LIMIT} (other processes running)`
+    : "";
+}
+
+/** Median and range of repeated measurements. */
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+/** Median, min and max of `xs` (at least one value). */
+export function summarize(xs: readonly number[]): Summary {
+  if (xs.length === 0) throw new RangeError("summarize needs at least one value; got none");
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s.at(-1)!, n: s.length };
+}
+
+/**
+ * The adapter as CSV text: "vendor architecture ... (software)" or why there is none; prefixed
+ * "unused: " when the bench runs on another backend.
+ */
+export function adapterText(a: AdapterReport, backend: BackendName = "webgpu"): string {
+  const text = `${a.description}${a.isFallbackAdapter ? " (software)" : ""}`;
+  return backend === "webgpu" ? text : `unused: ${text}`;
+}
+
+/**
+ * For `--backend webgpu`: the adapter, refusing to time a software adapter (llvmpipe and the like,
+ * right for correctness but not for speed) unless `allowSoftware`.
+ */
+export async function checkedAdapter(
+  backend: BackendName,
+  allowSoftware: boolean,
+): Promise<AdapterReport> {
+  const a = await describeAdapter();
+  if (backend !== "webgpu") return a;
+  if (!a.available) throw new Error(`--backend webgpu: no WebGPU adapter (${a.description})`);
+  if (a.isFallbackAdapter && !allowSoftware) {
+    throw new Error(
+      `--backend webgpu: the adapter is a software one (${a.description}); its timings say ` +
+        `nothing about a GPU. Pass --allow-software to time it anyway.`,
+    );
+  }
+  return a;
+}
+
+/** Quotes a CSV field when it holds a comma, quote or newline. */
+export function csvField(v: string | number | boolean): string {
+  const s = typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : String(v);
+  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** A CSV text from a header and rows of fields. */
+export function toCsv(
+  header: readonly string[],
+  rows: ReadonlyArray<ReadonlyArray<string | number | boolean>>,
+): string {
+  return [header.join(","), ...rows.map((r) => r.map(csvField).join(","))].join("\n") + "\n";
+}
