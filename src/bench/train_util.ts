@@ -17,7 +17,7 @@ import type { BackendName } from "../backend.ts";
 import { modelConfig } from "../model/config.ts";
 import { Decoder } from "../model/decoder.ts";
 import type { Preset } from "../model/presets.ts";
-import { AdamW, clipByGlobalNorm } from "../train/adamw.ts";
+import { AdamW } from "../train/adamw.ts";
 import { ParallelGradients } from "../train/data_parallel.ts";
 import { type GradientEngine, LocalGradients } from "../train/gradients.ts";
 
@@ -54,7 +54,7 @@ export async function measureOurs(
   const weights = new Float32Array(batch * t).fill(1);
   const step = async () => {
     const { grads } = await engine.compute(tokens, weights, batch, t);
-    const { grads: clipped } = clipByGlobalNorm(grads, 1);
+    const clipped = await clipAsync(grads, 1);
     opt.apply(clipped, 1e-3);
     tf.dispose([...grads.values(), ...clipped.values()]);
   };
@@ -68,6 +68,21 @@ export async function measureOurs(
     opt.dispose();
     model.dispose();
   }
+}
+
+/**
+ * Global-norm clipping as in the trainer (clipByGlobalNorm's arithmetic), reading the norm back
+ * asynchronously: WebGPU under Deno has no synchronous readback.
+ */
+async function clipAsync(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): Promise<Map<string, tf.Tensor>> {
+  const n = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const norm = (await n.data())[0];
+  n.dispose();
+  if (norm <= maxNorm) return grads;
+  return new Map([...grads].map(([k, g]) => [k, tf.mul(g, maxNorm / norm)]));
 }
 
 /** What the peer reports. */

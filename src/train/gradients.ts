@@ -55,7 +55,7 @@ export class LocalGradients implements GradientEngine {
     this.#byVarName = new Map(names.map((n) => [model.params.get(n)!.name, n]));
   }
 
-  compute(
+  async compute(
     tokens: Int32Array,
     weights: Float32Array,
     batch: number,
@@ -66,9 +66,10 @@ export class LocalGradients implements GradientEngine {
     const { value, grads } = tf.variableGrads(() => this.#model.loss(tok, w), this.#vars);
     const named = new Map<string, tf.Tensor>();
     for (const [vn, g] of Object.entries(grads)) named.set(this.#byVarName.get(vn)!, g);
-    const loss = value.dataSync()[0];
+    // Asynchronous read: WebGPU under Deno has no synchronous readback.
+    const loss = (await value.data())[0];
     tf.dispose([tok, w, value]);
-    return Promise.resolve({ grads: named, loss });
+    return { grads: named, loss };
   }
 
   close(): Promise<void> {
