@@ -114,3 +114,12 @@ export function toCsv(
 ): string {
   return [header.join(","), ...rows.map((r) => r.map(csvField).join(","))].join("\n") + "\n";
 }
+
+/** Parses the value of flag `--name` as an integer >= `min`, or throws naming the flag. */
+export function intFlag(name: string, v: string, min: number): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min) {
+    throw new RangeError(`--${name} must be an integer >= ${min}; got "${v}"`);
+  }
+  return x;
+}

@@ -24,6 +24,7 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import {
   adapterText,
   checkedAdapter,
+  intFlag,
   loadAverage,
   loadNote,
   machine,
@@ -174,13 +175,6 @@ function parse(args: string[]) {
       out: { type: "string", default: "assets/bench/train.csv" },
     },
   });
-  const int = (name: string, v: string, min: number) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) {
-      throw new RangeError(`--${name} must be an integer >= ${min}; got "${v}"`);
-    }
-    return x;
-  };
   const peers = values["no-peer"] ? [] : values.peer!.split(",") as PeerAttention[];
   for (const a of peers) {
     if (a !== "full" && a !== "chunked") {
@@ -190,14 +184,14 @@ function parse(args: string[]) {
   const p = values.preset ? getPreset(values.preset) : presetFromEnv();
   return {
     p,
-    lengths: values.lengths?.split(",").map((x) => int("lengths", x, 2)) ??
+    lengths: values.lengths?.split(",").map((x) => intFlag("lengths", x, 2)) ??
       [p.contextLength, p.targetLength],
-    steps: int("steps", values.steps!, 1),
-    warmup: int("warmup", values.warmup!, 0),
-    repeats: int("repeats", values.repeats!, 1),
-    workers: values.workers!.split(",").map((x) => int("workers", x, 1)),
+    steps: intFlag("steps", values.steps!, 1),
+    warmup: intFlag("warmup", values.warmup!, 0),
+    repeats: intFlag("repeats", values.repeats!, 1),
+    workers: values.workers!.split(",").map((x) => intFlag("workers", x, 1)),
     peers,
-    chunk: int("chunk", values.chunk!, 1),
+    chunk: intFlag("chunk", values.chunk!, 1),
     backend: values.backend as BackendName,
     allowSoftware: values["allow-software"]!,
     out: values.out!,
