@@ -107,7 +107,8 @@ export async function run(args: string[]): Promise<void> {
   for (const pool of pools.values()) await pool.scoreRetrieval(examples.slice(0, 1), 1); // warm-up
   for (let r = 0; r < o.repeats; r++) {
     for (const [task, fn] of Object.entries(tasks)) {
-      for (const [t, pool] of pools) {
+      const entries = [...pools];
+      for (const [t, pool] of entries.map((_, i) => entries[(i + r) % entries.length])) {
         const t0 = performance.now();
         const items = await fn(pool);
         const rate = items / ((performance.now() - t0) / 1000);

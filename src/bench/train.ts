@@ -119,7 +119,10 @@ async function measureLength(
   const configs = impls.map(() => "");
   const loadBefore = loadAverage();
   for (let r = 0; r < o.repeats; r++) {
-    for (const [i, impl] of impls.entries()) {
+    // Rotate the order each repeat, so that no implementation always runs first (or last).
+    const order = impls.map((_, i) => (i + r) % impls.length);
+    for (const i of order) {
+      const impl = impls[i];
       const m = await impl.measure();
       tps[i].push(m.tps);
       configs[i] = m.config;
