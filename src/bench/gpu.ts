@@ -207,3 +207,6 @@ export async function run(args: string[]): Promise<void> {
     throw new Error("some kernel checks or attention sizes failed (see the CSV)");
   }
 }
+
+// Run directly (e.g. as the single-file bundle of `deno task bench-gpu-bundle`).
+if (import.meta.main) await run(Deno.args);

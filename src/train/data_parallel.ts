@@ -53,7 +53,11 @@ class ShardWorker {
     };
   }
 
+  /** Set once the worker has failed: it may be dead, so later requests fail at once. */
+  #broken: Error | null = null;
+
   #settle(reply: Reply | null, err: Error | null): void {
+    if (err) this.#broken = err;
     const p = this.#pending;
     this.#pending = null;
     if (!p) return;
@@ -64,6 +68,7 @@ class ShardWorker {
 
   request(msg: InitMessage | GradMessage, transfer: Transferable[] = []): Promise<Reply> {
     if (this.#pending) throw new Error("a gradient worker takes one request at a time");
+    if (this.#broken) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject };
       this.#worker.postMessage(msg, transfer);
