@@ -159,7 +159,8 @@ export async function run(args: string[]): Promise<void> {
       "allow-software": { type: "boolean", default: false },
       "max-n": { type: "string" },
       "train-steps": { type: "string", default: "3" },
-      out: { type: "string", default: "assets/bench/gpu.csv" },
+      // Default: assets/bench/gpu.csv, or gpu_tiny.csv at --preset tiny (the end-to-end check).
+      out: { type: "string" },
     },
   });
   const p = getPreset(values.preset!);
@@ -201,8 +202,9 @@ export async function run(args: string[]): Promise<void> {
   const full = rows.map((
     r,
   ) => [...r, p.name, backend, adapterText(adapter, backend), load0, load1, note]);
-  await writeFileAtomic(values.out!, toCsv(HEADER, full));
-  console.log(`wrote ${values.out}`);
+  const out = values.out ?? `assets/bench/gpu${tiny ? "_tiny" : ""}.csv`;
+  await writeFileAtomic(out, toCsv(HEADER, full));
+  console.log(`wrote ${out}`);
   if (rows.some((r) => r[5] === "failed")) {
     throw new Error("some kernel checks or attention sizes failed (see the CSV)");
   }
