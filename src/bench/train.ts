@@ -51,7 +51,7 @@ const HEADER = [
   "config",
   "steps",
   "warmup",
-  "repeats",
+  "repeats_done",
   "tokens_per_s_median",
   "tokens_per_s_min",
   "tokens_per_s_max",
@@ -59,7 +59,7 @@ const HEADER = [
   "cpu",
   "cores",
   "load_before",
-  "load_after",
+  "load_max",
   "backend",
   "adapter",
   "note",
@@ -107,57 +107,91 @@ function implementations(
   return [...ours, ...peers];
 }
 
-/** Measures every implementation `repeats` times, interleaved; one CSV row each. */
+/** Timings of one length so far: tok/s per implementation, their configs, load samples. */
+interface LengthTimings {
+  t: number;
+  batch: number;
+  impls: Impl[];
+  tps: number[][];
+  configs: string[];
+  loads: number[];
+}
+
+/** One CSV row per implementation measured at least once (median and range of its repeats). */
+function summaryRows(
+  p: Preset,
+  m: LengthTimings,
+  o: { steps: number; warmup: number; backend: BackendName; adapter: string },
+): Array<Array<string | number>> {
+  const done = m.impls.map((_, i) => i).filter((i) => m.tps[i].length > 0);
+  const sums = new Map(done.map((i) => [i, summarize(m.tps[i])]));
+  const peers = done.filter((i) => m.impls[i].name.startsWith("pytorch"));
+  const bestPeer = peers.length ? Math.max(...peers.map((i) => sums.get(i)!.median)) : NaN;
+  const { cpu, cores } = machine();
+  // Load before the first measurement, and the highest seen after any of them.
+  const [before, after] = [m.loads[0], Math.max(...m.loads.slice(1))];
+  return done.map((i) => {
+    const s = sums.get(i)!;
+    const ours = m.impls[i].name.startsWith("tfjs");
+    return [
+      p.name,
+      m.t,
+      m.batch,
+      m.impls[i].name,
+      m.configs[i],
+      o.steps,
+      o.warmup,
+      s.n,
+      +s.median.toFixed(1),
+      +s.min.toFixed(1),
+      +s.max.toFixed(1),
+      ours && bestPeer > 0 ? +(s.median / bestPeer).toFixed(3) : "",
+      cpu,
+      cores,
+      before,
+      after,
+      o.backend,
+      o.adapter,
+      loadNote(before, after),
+    ];
+  });
+}
+
+/**
+ * Measures every implementation `repeats` times, interleaved (the order rotates each repeat);
+ * calls `progress` with the rows so far after every measurement, so a stopped run keeps them.
+ */
 async function measureLength(
   p: Preset,
   t: number,
   impls: Impl[],
   o: { steps: number; warmup: number; repeats: number; backend: BackendName; adapter: string },
+  progress: (rows: Array<Array<string | number>>) => Promise<void>,
 ): Promise<Array<Array<string | number>>> {
   const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
-  const tps = impls.map(() => [] as number[]);
-  const configs = impls.map(() => "");
-  const loadBefore = loadAverage();
-  for (let r = 0; r < o.repeats; r++) {
-    // Rotate the order each repeat, so that no implementation always runs first (or last).
-    const order = impls.map((_, i) => (i + r) % impls.length);
-    for (const i of order) {
-      const impl = impls[i];
-      const m = await impl.measure();
-      tps[i].push(m.tps);
-      configs[i] = m.config;
-      console.log(
-        `T=${t} B=${batch} repeat ${r + 1}/${o.repeats} ${impl.name}: ${m.tps.toFixed(0)} tok/s`,
-      );
-    }
-  }
-  const loadAfter = loadAverage();
-  const sums = tps.map((x) => summarize(x));
-  const peerMedians = impls.map((m, i) => m.name.startsWith("pytorch") ? sums[i].median : NaN)
-    .filter((x) => !Number.isNaN(x));
-  const bestPeer = peerMedians.length ? Math.max(...peerMedians) : NaN;
-  const { cpu, cores } = machine();
-  return impls.map((impl, i) => [
-    p.name,
+  const m: LengthTimings = {
     t,
     batch,
-    impl.name,
-    configs[i],
-    o.steps,
-    o.warmup,
-    o.repeats,
-    +sums[i].median.toFixed(1),
-    +sums[i].min.toFixed(1),
-    +sums[i].max.toFixed(1),
-    impl.name.startsWith("tfjs") && bestPeer > 0 ? +(sums[i].median / bestPeer).toFixed(3) : "",
-    cpu,
-    cores,
-    loadBefore,
-    loadAfter,
-    o.backend,
-    o.adapter,
-    loadNote(loadBefore, loadAfter),
-  ]);
+    impls,
+    tps: impls.map(() => []),
+    configs: impls.map(() => ""),
+    loads: [loadAverage()],
+  };
+  for (let r = 0; r < o.repeats; r++) {
+    for (const i of impls.map((_, j) => (j + r) % impls.length)) {
+      const x = await impls[i].measure();
+      m.tps[i].push(x.tps);
+      m.configs[i] = x.config;
+      m.loads.push(loadAverage());
+      console.log(
+        `T=${t} B=${batch} repeat ${r + 1}/${o.repeats} ${impls[i].name}: ${
+          x.tps.toFixed(0)
+        } tok/s`,
+      );
+      await progress(summaryRows(p, m, o));
+    }
+  }
+  return summaryRows(p, m, o);
 }
 
 function parse(args: string[]) {
@@ -214,8 +248,10 @@ export async function run(args: string[]): Promise<void> {
       ...o,
       workers: o.workers.filter((w) => w <= batch),
     });
-    rows.push(...await measureLength(o.p, t, impls, { ...o, adapter }));
-    await writeFileAtomic(o.out, toCsv(HEADER, rows)); // partial results survive a stop
+    // The CSV is rewritten after every measurement: partial results survive a stop.
+    const save = (part: Array<Array<string | number>>) =>
+      writeFileAtomic(o.out, toCsv(HEADER, [...rows, ...part]));
+    rows.push(...await measureLength(o.p, t, impls, { ...o, adapter }, save));
   }
   for (const r of rows) {
     console.log(
