@@ -7,7 +7,7 @@
  * on the weights).
  *
  * Flags: --preset --length (default 8 x L0) --examples 16 --windows 16 --batch 2 --threads 1,2
- * --repeats 3 --backend wasm|cpu --out assets/bench/eval.csv
+ * --repeats 3 --backend wasm|cpu|webgpu --allow-software --out assets/bench/eval.csv
  * @module
  */
 import { parseArgs } from "node:util";
@@ -26,7 +26,16 @@ import { modelConfig } from "../model/config.ts";
 import { Decoder } from "../model/decoder.ts";
 import { getPreset, presetFromEnv } from "../model/presets.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { intFlag, loadAverage, loadNote, machine, summarize, toCsv } from "./env_util.ts";
+import {
+  adapterText,
+  checkedAdapter,
+  intFlag,
+  loadAverage,
+  loadNote,
+  machine,
+  summarize,
+  toCsv,
+} from "./env_util.ts";
 
 const HEADER = [
   "preset",
@@ -45,6 +54,7 @@ const HEADER = [
   "load_before",
   "load_after",
   "backend",
+  "adapter",
   "note",
 ];
 
@@ -60,6 +70,7 @@ function parse(args: string[]) {
       threads: { type: "string", default: "1,2" },
       repeats: { type: "string", default: "3" },
       backend: { type: "string", default: "wasm" },
+      "allow-software": { type: "boolean", default: false },
       out: { type: "string", default: "assets/bench/eval.csv" },
     },
   });
@@ -73,6 +84,7 @@ function parse(args: string[]) {
     threads: values.threads!.split(",").map((x) => intFlag("threads", x, 1)),
     repeats: intFlag("repeats", values.repeats!, 1),
     backend: values.backend as BackendName,
+    allowSoftware: values["allow-software"]!,
     out: values.out!,
   };
 }
@@ -80,6 +92,9 @@ function parse(args: string[]) {
 /** Runs the benchmark and writes the CSV (default assets/bench/eval.csv). */
 export async function run(args: string[]): Promise<void> {
   const o = parse(args);
+  const adapter = adapterText(await checkedAdapter(o.backend, o.allowSoftware), o.backend);
+  // Pool threads beyond the first need a CPU backend (one GPU is not shared by threads).
+  if (o.backend === "webgpu") o.threads = [1];
   await initBackend({ backend: o.backend });
   const corpus = await loadCorpus();
   const model = Decoder.create(modelConfig(o.p.name), 0);
@@ -145,6 +160,7 @@ export async function run(args: string[]): Promise<void> {
       loadBefore,
       loadAfter,
       o.backend,
+      adapter,
       loadNote(loadBefore, loadAfter),
     ];
   });

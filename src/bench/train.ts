@@ -98,9 +98,10 @@ function implementations(
       const chunk = attn === "chunked" ? ` chunk=${Math.min(o.chunk, t)}` : "";
       return {
         tps: r.tokensPerS,
-        config: `torch ${r.torch} threads=${r.threads}${chunk} blas=${r.blas} env=${
-          JSON.stringify(r.openblasEnv)
-        }`,
+        config:
+          `torch ${r.torch} threads=${r.threads} blas_threads=${r.blasThreads}${chunk} blas=${r.blas} env=${
+            JSON.stringify(r.openblasEnv)
+          }`,
       };
     },
   }));
@@ -246,7 +247,8 @@ export async function run(args: string[]): Promise<void> {
     const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
     const impls = implementations(o.p, t, batch, {
       ...o,
-      workers: o.workers.filter((w) => w <= batch),
+      // Data-parallel workers need a CPU backend; none may get an empty shard.
+      workers: o.workers.filter((w) => w <= batch && (w === 1 || o.backend !== "webgpu")),
     });
     // The CSV is rewritten after every measurement: partial results survive a stop.
     const save = (part: Array<Array<string | number>>) =>

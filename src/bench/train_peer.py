@@ -114,6 +114,17 @@ def blas_loaded():
     return " ".join(sorted(libs)) or "none found"
 
 
+def blas_threads():
+    """Threads of the loaded OpenBLAS pool (openblas_get_num_threads), or None."""
+    import ctypes
+    for lib in blas_loaded().split():
+        try:
+            return ctypes.CDLL(lib).openblas_get_num_threads()
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 for _ in range(a.warmup): step()
 times = []
 for _ in range(a.steps):
@@ -123,6 +134,7 @@ print(json.dumps({
     "step_s": times,
     "blas": blas_loaded(),
     "threads": torch.get_num_threads(),
+    "blas_threads": blas_threads(),
     "torch": torch.__version__,
     "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
 }))

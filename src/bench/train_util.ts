@@ -91,6 +91,8 @@ export interface PeerInfo {
   stepS: number[];
   blas: string;
   threads: number;
+  /** OpenBLAS's own thread pool (null when the BLAS is not OpenBLAS). */
+  blasThreads: number | null;
   torch: string;
   openblasEnv: Record<string, string>;
 }
@@ -136,6 +138,7 @@ export async function measurePeer(
     stepS: r.step_s,
     blas: r.blas,
     threads: r.threads,
+    blasThreads: r.blas_threads ?? null,
     torch: r.torch,
     openblasEnv: r.openblas_env,
   };
