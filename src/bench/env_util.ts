@@ -123,3 +123,41 @@ export function intFlag(name: string, v: string, min: number): number {
   }
   return x;
 }
+
+/** The CSV columns every bench row ends with ({@link contextCells}). */
+export const CONTEXT_COLUMNS = ["cpu", "cores", "load_before", "load_after", "adapter", "note"];
+
+/**
+ * The backends of `list` that may be timed, with their adapter text: webgpu on a software adapter
+ * is dropped (with a notice) unless `allowSoftware`. Throws when nothing is left.
+ */
+export async function timedBackends(
+  list: readonly BackendName[],
+  allowSoftware: boolean,
+): Promise<Map<BackendName, string>> {
+  const out = new Map<BackendName, string>();
+  for (const b of list) {
+    try {
+      out.set(b, adapterText(await checkedAdapter(b, allowSoftware), b));
+    } catch (e) {
+      console.error(`skipping ${b}: ${(e as Error).message}`);
+    }
+  }
+  if (out.size === 0) throw new RangeError(`no backend of ${list.join(", ")} may be timed here`);
+  return out;
+}
+
+/** The {@link CONTEXT_COLUMNS} cells of a row measured between load averages before and after. */
+export function contextCells(
+  adapter: string,
+  before: number,
+  after: number,
+): Array<string | number> {
+  const { cpu, cores } = machine();
+  const note = [
+    adapter.includes("(software)") && !adapter.startsWith("unused") ? "software adapter" : "",
+    loadNote(before, after),
+  ]
+    .filter(Boolean).join("; ");
+  return [cpu, cores, before, after, adapter, note];
+}
