@@ -63,6 +63,8 @@ const HEADER = [
   "backend",
   "adapter",
   "note",
+  // The median again, under the name src/decision/scale.ts reads (the CSV's earlier format).
+  "tokens_per_s",
 ];
 
 /** One implementation measured at one length. */
@@ -154,6 +156,7 @@ function summaryRows(
       o.backend,
       o.adapter,
       loadNote(before, after),
+      +s.median.toFixed(1),
     ];
   });
 }
