@@ -9,6 +9,8 @@ import { attention, type AttentionBias, attentionReference } from "../src/kernel
 import { alibiSlopes } from "../src/positions/alibi.ts";
 import { relativePositionBucket } from "../src/positions/t5.ts";
 import { relativeError } from "./relative_error.ts";
+import { testRng } from "./seeded.ts";
+import type { Rng } from "../src/data/rng.ts";
 
 type Mode = AttentionBias["kind"];
 const MODES: Mode[] = ["none", "alibi", "t5"];
@@ -17,13 +19,16 @@ const BACKENDS: BackendName[] = ["cpu", "wasm", "webgpu"];
 const GPU_HEAD_DIM = 16;
 const T5 = { numBuckets: 16, maxDistance: 40 };
 
+/** The current test's random source: each randomized test sets it first (printing its seed). */
+let rng: Rng;
+
 function randInt(lo: number, hi: number): number {
-  return lo + Math.floor(Math.random() * (hi - lo + 1));
+  return lo + rng.int(hi - lo + 1);
 }
 
 function randomArray(size: number, scale = 1): Float32Array {
   const a = new Float32Array(size);
-  for (let i = 0; i < size; i++) a[i] = (Math.random() * 2 - 1) * scale;
+  for (let i = 0; i < size; i++) a[i] = (rng.next() * 2 - 1) * scale;
   return a;
 }
 
@@ -124,7 +129,8 @@ Deno.test("relativeError treats NaN and Infinity as failure", () => {
 });
 
 for (const backend of BACKENDS) {
-  Deno.test(`attention on ${backend}: forward and gradients match the composite reference`, async () => {
+  Deno.test(`attention on ${backend}: forward and gradients match the composite reference`, async (ctx) => {
+    rng = testRng(ctx.name);
     for (const mode of MODES) {
       const d = backend === "webgpu" ? GPU_HEAD_DIM : randInt(3, 40);
       // Crosses the WGSL tile (32) or the wasm/cpu query block (at least 256) boundaries.
@@ -186,7 +192,8 @@ function lossFloat64(c: Case, w: Float32Array, x: Record<string, Float64Array>):
 }
 
 for (const backend of BACKENDS) {
-  Deno.test(`attention on ${backend}: gradients match float64 central differences`, async () => {
+  Deno.test(`attention on ${backend}: gradients match float64 central differences`, async (ctx) => {
+    rng = testRng(ctx.name);
     for (const mode of MODES) {
       const d = backend === "webgpu" ? GPU_HEAD_DIM : randInt(2, 9);
       const t = randInt(5, 45); // long enough for T5's log-spaced buckets (from distance 8)
@@ -269,7 +276,8 @@ Deno.test("attention rejects bad inputs with errors that name the parameter", as
   tf.dispose(q);
 });
 
-Deno.test("attention leaves no tensors behind, forward or backward", async () => {
+Deno.test("attention leaves no tensors behind, forward or backward", async (ctx) => {
+  rng = testRng(ctx.name);
   for (const backend of ["cpu", "wasm"] as const) {
     await use(backend);
     const c = makeCase("t5", 1, 2, 20, 20, 8);
@@ -290,7 +298,8 @@ Deno.test("attention leaves no tensors behind, forward or backward", async () =>
   }
 });
 
-Deno.test("attention with steep ALiBi slopes (weights underflow) matches the reference", async () => {
+Deno.test("attention with steep ALiBi slopes (weights underflow) matches the reference", async (ctx) => {
+  rng = testRng(ctx.name);
   // Slopes of 1 and 3 put far keys hundreds of logits below the row max: the wasm/cpu path drops
   // them exactly instead of computing float32 denormals.
   const c = { ...makeCase("alibi", 1, 2, 300, 300, 16), slopes: new Float32Array([1, 3]) };

@@ -165,3 +165,23 @@ Deno.test("wordings: held-out wordings share no cue or noun with training; offse
   assert.ok(text().every((t) => t.includes("What is the pass key? The pass key is")));
   assert.ok(text("training").filter((t) => t.includes("What is the pass key?")).length < 10);
 });
+
+Deno.test("copyReplacesText: copy rows take only rows that would be text; task rows are unchanged", () => {
+  const o = { batch: 1, seqLen: 200, seed: 4, taskFraction: 0.5, wordingSet: "training" as const };
+  const withCopy = {
+    ...o,
+    copyFraction: 0.25,
+    copyMaxDistance: 200,
+    copyDigits: true,
+    copyReplacesText: true,
+  };
+  let same = 0, replaced = 0;
+  for (let s = 0; s < 64; s++) {
+    const a = mixtureBatch(corpus.train, o, s), b = mixtureBatch(corpus.train, withCopy, s);
+    if (a.taskRows) {
+      assert.deepEqual(b.tokens, a.tokens, `step ${s}: a task row must not change`);
+      same++;
+    } else if (a.tokens.join() !== b.tokens.join()) replaced++;
+  }
+  assert.ok(same > 20 && replaced > 5, `task rows kept ${same}, text rows replaced ${replaced}`);
+});

@@ -5,51 +5,31 @@
  * the real notebooks 01-05 and 09 once.
  */
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   cellSource,
   declaredNames,
   findExercises,
+  identifiersUsed,
   learnerVersion,
   type Notebook,
   parseNotebookText,
   splitStatements,
 } from "../src/grade/exercises.ts";
-import {
-  gradeAll,
-  gradeFile,
-  type LearnerReport,
-  loadReferences,
-  type Reference,
-  selfCheck,
-} from "../src/grade/grade.ts";
+import { gradeFile, loadReferences, selfCheck } from "../src/grade/grade.ts";
 import { writeStudentVersions } from "../src/grade/student.ts";
-
-const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const FIXTURES = join(ROOT, "tests/fixtures/grade");
-const refs = loadReferences(join(FIXTURES, "reference"));
-const fixture = refs[0];
-const LIMITS = { timeoutMs: 8_000, memoryMb: 768 };
-
-/** The fixture notebook with the solution region of exercise `id` replaced by `code`. */
-function withSolution(id: string, code: string, base: Notebook = fixture.notebook): Notebook {
-  const nb: Notebook = structuredClone(base);
-  const ex = findExercises(nb).find((e) => e.id === id)!;
-  const src = cellSource(nb.cells[ex.cellIndex]);
-  nb.cells[ex.cellIndex].source = src.replace(
-    /\/\/ BEGIN SOLUTION[\s\S]*\/\/ END SOLUTION/,
-    `// BEGIN SOLUTION\n${code}\n  // END SOLUTION`,
-  );
-  return nb;
-}
-
-/** The fixture notebook with `code` added at the top level of exercise `id`'s cell. */
-function withCellCode(id: string, code: string): Notebook {
-  const nb: Notebook = structuredClone(fixture.notebook);
-  const ex = findExercises(nb).find((e) => e.id === id)!;
-  nb.cells[ex.cellIndex].source = cellSource(nb.cells[ex.cellIndex]) + "\n" + code;
-  return nb;
-}
+import {
+  exercise,
+  fixture,
+  FIXTURES,
+  gradeBatch,
+  LIMITS,
+  messages,
+  refs,
+  ROOT,
+  withCellCode,
+  withSolution,
+} from "./grade_helpers.ts";
 
 Deno.test("markers: exercises found, statements split, names declared", () => {
   const ex = fixture.exercises;
@@ -97,28 +77,6 @@ Deno.test("learner version: stubs, no hidden tests, no outputs", async () => {
   await Deno.remove(out, { recursive: true });
 });
 
-/** Writes submissions into a temp folder and grades them as one batch. */
-async function gradeBatch(
-  subs: Record<string, Notebook | string>,
-  references: Reference[] = refs,
-  opts = LIMITS,
-): Promise<{ reports: Map<string, LearnerReport>; out: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "grade-subs-" });
-  const learners = new Map<string, string[]>();
-  for (const [name, nb] of Object.entries(subs)) {
-    const file = join(dir, name.includes(".") ? name : `${name}.ipynb`);
-    await Deno.writeTextFile(file, typeof nb === "string" ? nb : JSON.stringify(nb));
-    learners.set(name.replace(/\.\w+$/, ""), [file]);
-  }
-  const out = join(dir, "grades");
-  const list = await gradeAll(learners, references, { ...opts, out, workers: 2 });
-  return { reports: new Map(list.map((r) => [r.learner, r])), out };
-}
-
-const exercise = (r: LearnerReport, id: string) => r.files[0].exercises.find((e) => e.id === id)!;
-const messages = (r: LearnerReport, id: string) =>
-  exercise(r, id).checks.map((c) => c.message ?? "").join("\n") + (exercise(r, id).reason ?? "");
-
 Deno.test("grader: full marks, zero, partial credit, and every attack contained", async (t) => {
   const learner = learnerVersion(fixture.notebook);
   const outside = join(await Deno.makeTempDir(), "pwned.txt");
@@ -147,15 +105,10 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     env: withSolution("90.1", '  return Number(Deno.env.get("HOME"));'),
     subprocess: withSolution("90.1", '  new Deno.Command("id").outputSync();\n  return a + b;'),
     loop: withSolution("90.1", "  while (true) { /* forever */ }"),
-    huge: withSolution("90.1", "  return new Float64Array(4e8).fill(1).length;"),
-    huge_heap: withSolution(
-      "90.1",
-      "  const keep: number[][] = [];\n  while (true) keep.push(new Array(1e6).fill(1.5));",
-    ),
     exit: withSolution("90.1", "  Deno.exit(0);\n  return a + b;"),
     assert_tamper: withSolution(
       "90.1",
-      "  (assert as unknown as Record<string, unknown>).equal = () => {};\n  return 0;",
+      "  (assert as unknown as Record<string, unknown>).equal = () => {};\n  return -1;",
     ),
     fake_results: withCellCode(
       "90.1",
@@ -202,7 +155,10 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     async () => {
       assert.match(messages(r("read_passwd"), "90.1"), /NotCapable|PermissionDenied/);
       assert.match(messages(r("read_passwd"), "90.1"), /read access to "\/etc\/passwd"/);
-      assert.match(messages(r("read_grader"), "90.1"), /NotCapable: Requires read access/);
+      assert.match(
+        messages(r("read_grader"), "90.1"),
+        /import\(\) and import\.meta are not allowed/,
+      );
       assert.match(messages(r("read_notebooks"), "90.1"), /NotCapable: Requires read access/);
       assert.match(messages(r("fetch"), "90.1"), /net access/);
       assert.match(messages(r("write_outside"), "90.1"), /write access/);
@@ -220,24 +176,16 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
     assert.equal(exercise(r("loop"), "90.1").points, 0);
     full90_2("loop");
   });
-  await t.step("a huge allocation hits the memory limit", () => {
-    assert.match(exercise(r("huge"), "90.1").reason!, /memory limit exceeded \(768 MiB\)/);
-    full90_2("huge");
-    assert.match(exercise(r("huge_heap"), "90.1").reason!, /memory limit exceeded \(768 MiB/);
-    full90_2("huge_heap");
-  });
   await t.step("Deno.exit is refused", () => {
     assert.match(messages(r("exit"), "90.1"), /Deno\.exit is not allowed while grading/);
     full90_2("exit");
   });
-  await t.step("tampering: assert frozen, fake results and fake lines ignored, tests kept", () => {
-    assert.match(exercise(r("assert_tamper"), "90.1").reason!, /tampering: tried to modify/);
+  await t.step("tampering: learner code changes only its own process; tests kept", () => {
     assert.equal(exercise(r("assert_tamper"), "90.1").points, 0);
     const fake = r("fake_results");
-    assert.match(exercise(fake, "90.2").reason!, /tampering: exercise 90\.2 started twice/);
-    assert.equal(exercise(fake, "90.2").points, 0, "results the learner reported are ignored");
-    assert.equal(exercise(fake, "90.1").points, 2, "the fake @@GRADE line has no nonce");
-    assert.match(exercise(r("builtin_tamper"), "90.1").reason!, /modified built-ins: Object\.is/);
+    assert.match(messages(fake, "90.1"), /import\(\) and import\.meta are not allowed/);
+    // 90.2 is the reference solution here: it scores by its own tests, not by what was reported
+    assert.equal(exercise(fake, "90.2").points, 3);
     assert.equal(exercise(r("builtin_tamper"), "90.1").points, 0);
     assert.equal(exercise(r("edited_tests"), "90.1").points, 0);
     assert.match(r("edited_tests").files[0].notes.join("\n"), /tests of 90\.1 were edited/);
@@ -275,7 +223,48 @@ Deno.test("grader: full marks, zero, partial credit, and every attack contained"
   await Deno.remove(join(out, ".."), { recursive: true });
 });
 
-Deno.test("real notebooks 01-05 and 09: reference solutions score full marks, learner versions zero", async () => {
+Deno.test("grader: a huge allocation hits the memory limit; the other exercise is graded", async () => {
+  // its own batch: a lower limit, reached in a few seconds even on a busy machine
+  const { reports, out } = await gradeBatch(
+    {
+      huge: withSolution("90.1", "  return new Float64Array(4e8).fill(1).length;"),
+      huge_heap: withSolution(
+        "90.1",
+        "  const keep: number[][] = [];\n  while (true) keep.push(new Array(1e6).fill(1.5));",
+      ),
+    },
+    refs,
+    { timeoutMs: 30_000, memoryMb: 384 },
+  );
+  for (const name of ["huge", "huge_heap"]) {
+    const r = reports.get(name)!;
+    assert.match(exercise(r, "90.1").reason!, /memory limit exceeded \(384 MiB/, name);
+    assert.equal(exercise(r, "90.2").points, 3, name);
+  }
+  await Deno.remove(join(out, ".."), { recursive: true });
+});
+
+Deno.test("grader: a learner cell using tfjs (wasm backend) runs in the learner's process", async () => {
+  // its own batch with a roomy time limit: loading tfjs is slow on a busy machine
+  const { reports, out } = await gradeBatch(
+    {
+      tfjs_solution: withCellCode(
+        "90.1",
+        'import * as tf from "@tensorflow/tfjs";\nimport "@tensorflow/tfjs-backend-wasm";\n' +
+          'await tf.setBackend("wasm");\n' +
+          'if (tf.getBackend() !== "wasm") throw new Error(`backend ${tf.getBackend()}`);\n' +
+          "add = (a: number, b: number) => tf.add(a, b).arraySync() as number;",
+      ),
+    },
+    refs,
+    { timeoutMs: 60_000, memoryMb: 1536 },
+  );
+  const r = reports.get("tfjs_solution")!;
+  assert.equal(r.points, 5, messages(r, "90.1"));
+  await Deno.remove(join(out, ".."), { recursive: true });
+});
+
+Deno.test("real notebooks 01-05 and 09 (05 passes callbacks): reference solutions score full marks, learner versions zero", async () => {
   const all = loadReferences(join(ROOT, "notebooks"));
   const course = all.filter((r) => /^(0[1-5]|09)_/.test(r.name));
   if (course.length === 0) return; // the notebooks are not there yet
@@ -314,4 +303,10 @@ Deno.test("grader: a submission that matches no notebook is rejected with the re
 
 Deno.test("grader self-check: the fixture's reference solutions score full marks", async () => {
   assert.deepEqual(await selfCheck(refs, LIMITS), []);
+});
+
+Deno.test("identifiersUsed: a spread or rest name is a use; a property after one dot is not", () => {
+  const used = identifiersUsed("const s = Math.max(...longValues) + obj.prop + f(...[a]);");
+  for (const n of ["longValues", "Math", "obj", "f", "a"]) assert.ok(used.has(n), n);
+  for (const n of ["max", "prop"]) assert.ok(!used.has(n), n);
 });

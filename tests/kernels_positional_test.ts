@@ -10,27 +10,18 @@ import { ALIBI_BIAS_KERNEL, alibiBias } from "../src/kernels/alibi_bias.ts";
 import { t5Bias } from "../src/kernels/t5_bias.ts";
 import { alibiBiasReference, rotaryReference, t5BiasReference } from "../src/kernels/reference.ts";
 import { relativePositionBucket } from "../src/positions/t5.ts";
+import type { Rng } from "../src/data/rng.ts";
+import { relativeError } from "./relative_error.ts";
+import { testRng } from "./seeded.ts";
 
-const SEED = crypto.getRandomValues(new Uint32Array(1))[0];
-console.log(`kernels_positional_test seed ${SEED}`);
-
-/** mulberry32: small seeded generator, fresh seed each run (printed above). */
-function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rng = makeRng(SEED);
+/** The current test's random source: each randomized test sets it first (printing its seed). */
+let source: Rng;
+const rng = () => source.next();
 const uniform = (n: number, lo = -1, hi = 1) =>
   Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
 const randInt = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
 
-/** max |a - b| / max(1e-6, max |b|); NaN or Infinity anywhere is a failure. */
+/** {@link relativeError} below `tol`; NaN or Infinity anywhere is a failure, named. */
 function assertRelClose(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
@@ -38,26 +29,22 @@ function assertRelClose(
   what: string,
 ): number {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  let maxDiff = 0;
-  let maxRef = 0;
   for (let i = 0; i < expected.length; i++) {
     assert.ok(
       Number.isFinite(actual[i]),
-      `${what}: non-finite ${actual[i]} at ${i} (seed ${SEED})`,
+      `${what}: non-finite ${actual[i]} at ${i}`,
     );
     assert.ok(Number.isFinite(expected[i]), `${what}: non-finite reference at ${i}`);
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
   }
-  const rel = maxDiff / Math.max(1e-6, maxRef);
-  assert.ok(rel < tol, `${what}: relative error ${rel} >= ${tol} (seed ${SEED})`);
+  const rel = relativeError(actual, expected);
+  assert.ok(rel < tol, `${what}: relative error ${rel} >= ${tol}`);
   return rel;
 }
 
 const F32_TOL = 1e-5;
-const worst: Record<string, number> = {};
+/** Prints a measured error for the record (the assertion is where it is measured). */
 function record(key: string, rel: number): void {
-  worst[key] = Math.max(worst[key] ?? 0, rel);
+  console.log(`${key}: relative error ${rel.toExponential(2)}`);
 }
 
 /** Central differences of sum(w * f(p)) in float64, at the given parameter indices. */
@@ -96,7 +83,8 @@ function invFreqFor(dim: number): Float32Array {
 }
 
 for (const backend of BACKENDS) {
-  Deno.test(`rotary on ${backend} matches the reference (odd sizes, offsets, scales)`, async () => {
+  Deno.test(`rotary on ${backend} matches the reference (odd sizes, offsets, scales)`, async (ctx) => {
+    source = testRng(ctx.name);
     await initBackend({ backend });
     const before = tf.memory().numTensors;
     const cases: [number, number, number, number][] = [
@@ -122,7 +110,8 @@ for (const backend of BACKENDS) {
     assert.equal(tf.memory().numTensors, before, "rotary leaked tensors");
   });
 
-  Deno.test(`rotary gradient on ${backend} matches finite differences`, async () => {
+  Deno.test(`rotary gradient on ${backend} matches finite differences`, async (ctx) => {
+    source = testRng(ctx.name);
     await initBackend({ backend });
     for (const shape of [[1, 1, 1, 2], [2, 3, 7, 6], [1, 1, 33, 64]] as const) {
       const size = shape.reduce<number>((a, b) => a * b, 1);
@@ -149,7 +138,8 @@ for (const backend of BACKENDS) {
     }
   });
 
-  Deno.test(`alibi bias on ${backend} matches the reference, gradient to slopes`, async () => {
+  Deno.test(`alibi bias on ${backend} matches the reference, gradient to slopes`, async (ctx) => {
+    source = testRng(ctx.name);
     await initBackend({ backend });
     const before = tf.memory().numTensors;
     for (
@@ -196,7 +186,8 @@ for (const backend of BACKENDS) {
     grad.dispose();
   });
 
-  Deno.test(`t5 bias on ${backend} matches the reference`, async () => {
+  Deno.test(`t5 bias on ${backend} matches the reference`, async (ctx) => {
+    source = testRng(ctx.name);
     await initBackend({ backend });
     const before = tf.memory().numTensors;
     for (
@@ -235,7 +226,8 @@ for (const backend of BACKENDS) {
     assert.equal(tf.memory().numTensors, before, "t5 leaked tensors");
   });
 
-  Deno.test(`t5 table gradient on ${backend} matches finite differences`, async () => {
+  Deno.test(`t5 table gradient on ${backend} matches finite differences`, async (ctx) => {
+    source = testRng(ctx.name);
     await initBackend({ backend });
     for (
       const [heads, queryLen, keyLen, queryOffset, numBuckets, maxDistance] of [
@@ -329,8 +321,4 @@ Deno.test("positional kernels reject bad input with the parameter's name", async
     /queryOffset/,
   );
   tf.dispose([x, table]);
-});
-
-Deno.test("worst relative errors seen (printed for the record)", () => {
-  console.log(JSON.stringify(worst));
 });

@@ -10,7 +10,12 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../src/model/checkpoint.ts";
-import { Rng } from "../src/data/rng.ts";
+import type { Rng } from "../src/data/rng.ts";
+import { testRng } from "./seeded.ts";
+import { relativeError } from "./relative_error.ts";
+import { ropeInvFreq, ropeRotate, type RopeScaling } from "../src/positions/rope.ts";
+import { alibiSlopes } from "../src/positions/alibi.ts";
+import { T5_TABLE } from "../src/retrofit/registry.ts";
 
 await initBackend({ backend: "wasm" });
 
@@ -25,8 +30,8 @@ function randomTokens(rng: Rng, b: number, t: number): tf.Tensor2D {
   return tf.tensor2d(Array.from({ length: b * t }, () => rng.int(256)), [b, t], "int32");
 }
 
-Deno.test("forward shapes and causality: a future token leaves earlier logits unchanged", () => {
-  const rng = new Rng(Date.now() % 100000);
+Deno.test("forward shapes and causality: a future token leaves earlier logits unchanged", (ctx) => {
+  const rng = testRng(ctx.name);
   for (const positional of MODES) {
     const model = Decoder.create(modelConfig("tiny", positional), rng.int(1000));
     const t = 5 + rng.int(20);
@@ -49,8 +54,8 @@ Deno.test("forward shapes and causality: a future token leaves earlier logits un
   }
 });
 
-Deno.test("gradient of the loss matches central finite differences on a few parameters", () => {
-  const rng = new Rng(Date.now() % 100000);
+Deno.test("gradient of the loss matches central finite differences on a few parameters", (ctx) => {
+  const rng = testRng(ctx.name);
   for (const positional of [MODES[0], MODES[3]]) {
     const cfg = modelConfig("tiny", positional, { tiedEmbedding: positional.type === "rope" });
     const model = Decoder.create(cfg, rng.int(1000));
@@ -184,4 +189,98 @@ Deno.test("corrupt, truncated, mismatched and unknown-mode checkpoints give clea
   );
   model.dispose();
   await Deno.remove(dir, { recursive: true });
+});
+
+/** Rows [T, hd] of head `h` of batch 0 of a [B, H, T, hd] tensor, as float64 arrays. */
+function headRows(x: tf.Tensor4D, h: number): Float64Array[] {
+  const [, , t, hd] = x.shape;
+  const data = x.dataSync();
+  return Array.from(
+    { length: t },
+    (_, i) => Float64Array.from(data.subarray((h * t + i) * hd, (h * t + i + 1) * hd)),
+  );
+}
+
+// Every RoPE scaling through the whole decoder: the keys and queries the attention sees must be
+// the unrotated ones turned by ropeInvFreq's frequencies at their own positions and multiplied by
+// its attention scale (YaRN's temperature: the attention-scale path). Dynamic NTK depends on the
+// sequence length: lengths alternate so that a cache returning another length's frequencies fails.
+Deno.test("every RoPE scaling in the model: rotated q and k are ropeInvFreq's rotation at each length", (ctx) => {
+  const rng = testRng(ctx.name);
+  const L0 = modelConfig("tiny").contextLength;
+  const scalings: RopeScaling[] = [
+    { type: "default" },
+    { type: "linear", factor: 8 },
+    { type: "ntk", factor: 8 },
+    { type: "dynamic", factor: 8, originalMaxPositions: L0 },
+    { type: "yarn", factor: 8, originalMaxPositions: L0 },
+  ];
+  for (const scaling of scalings) {
+    const cfg = modelConfig("tiny", { type: "rope", scaling });
+    const model = Decoder.create(cfg, rng.int(1000));
+    for (const t of [3 * L0, L0 / 2, 3 * L0, 2 * L0 + 1]) {
+      const { invFreq, attentionScale } = ropeInvFreq(cfg.headDim, cfg.ropeBase, scaling, t);
+      if (scaling.type === "yarn") assert.ok(attentionScale > 1.2, "yarn has a temperature");
+      const tokens = randomTokens(rng, 1, t);
+      const checked: number[] = [];
+      model.forward(tokens, {
+        inspect: (layer, { q, k, qRotated, kRotated }) => {
+          for (const [raw, rotated] of [[q, qRotated], [k, kRotated]] as const) {
+            const h = rng.int(cfg.numHeads);
+            const before = headRows(raw, h), after = headRows(rotated, h);
+            for (const pos of [0, 1, t - 1, rng.int(t)]) {
+              const want = ropeRotate(before[pos], invFreq, pos, attentionScale);
+              const err = relativeError(after[pos], want);
+              assert.ok(err < 1e-4, `${scaling.type} T=${t} layer ${layer} pos ${pos}: ${err}`);
+            }
+          }
+          checked.push(layer);
+        },
+      }).dispose();
+      tokens.dispose();
+      assert.deepEqual(checked, [...Array(cfg.numLayers).keys()], "every layer inspected");
+    }
+    model.dispose();
+  }
+  // The test can tell lengths apart: dynamic's frequencies at 3 L0 are not those at L0 / 2.
+  const dyn = { type: "dynamic", factor: 8, originalMaxPositions: L0 } as const;
+  const a = ropeInvFreq(16, 10000, dyn, 3 * L0).invFreq,
+    b = ropeInvFreq(16, 10000, dyn, L0 / 2).invFreq;
+  assert.ok(relativeError(a, b) > 1e-3);
+});
+
+// Both bias modes through the whole decoder: a T5 table whose buckets are all exact (numBuckets
+// = 2 x T) and hold -slope x distance is ALiBi, so the two models must give the same logits. A
+// table transposed, a sign or a distance direction wrong in either mode breaks the equality; the
+// control (a table of another slope set) shows the logits do depend on it.
+Deno.test("alibi and t5 in the model: an exact-bucket T5 table of -slope x distance is ALiBi", (ctx) => {
+  const rng = testRng(ctx.name);
+  const t = 24 + rng.int(40);
+  const alibiCfg = modelConfig("tiny", { type: "alibi" });
+  const heads = alibiCfg.numHeads;
+  const numBuckets = 2 * t;
+  const t5Cfg = modelConfig("tiny", { type: "t5", numBuckets, maxDistance: 4 * t });
+  const weights = Decoder.create(alibiCfg, rng.int(1000)).weights();
+  const tableFor = (slopes: Float32Array) => {
+    const data = new Float32Array(numBuckets * heads);
+    for (let d = 0; d < numBuckets; d++) {
+      for (let h = 0; h < heads; h++) data[d * heads + h] = -slopes[h] * d;
+    }
+    return new Map([...weights, [T5_TABLE, { shape: [numBuckets, heads], data }]]);
+  };
+  const tokens = randomTokens(rng, 2, t);
+  const logits = (m: Decoder) => {
+    const y = m.forward(tokens);
+    const v = y.dataSync().slice();
+    y.dispose();
+    m.dispose();
+    return v;
+  };
+  const alibi = logits(Decoder.fromWeights(alibiCfg, weights));
+  const t5 = logits(Decoder.fromWeights(t5Cfg, tableFor(alibiSlopes(heads))));
+  assert.ok(relativeError(t5, alibi) < 1e-5, `t5 vs alibi: ${relativeError(t5, alibi)}`);
+  const reversed = alibiSlopes(heads).reverse();
+  const other = logits(Decoder.fromWeights(t5Cfg, tableFor(reversed)));
+  assert.ok(relativeError(other, alibi) > 1e-3, "the table matters");
+  tokens.dispose();
 });

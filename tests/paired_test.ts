@@ -3,7 +3,7 @@
  * example difficulty, single-evaluation cells resample examples only, comparisons are hedged.
  */
 import assert from "node:assert/strict";
-import { compareSentence, pairedDifference, pairedSummary } from "../src/eval/paired.ts";
+import { compareSentence, pairedDifference, pairedSummary, tQuantile } from "../src/eval/paired.ts";
 import type { SampleRow } from "../src/eval/results.ts";
 import { Rng } from "../src/data/rng.ts";
 import { testRng } from "./seeded.ts";
@@ -151,4 +151,122 @@ Deno.test("comparison sentences follow the interval: 'cannot be told apart' when
     higherIsBetter: false,
   });
   assert.match(lowerBetter, /B is ahead of A/);
+});
+
+Deno.test("latency rounds are averaged geometrically: one slow round does not dominate", () => {
+  const rows: SampleRow[] = [];
+  const ratios = [1.0, 1.0, 1.0, 1.0, 9.0]; // one round on a busy machine
+  for (const [sample, value] of ratios.entries()) {
+    rows.push({
+      option: "alibi",
+      seed: 0,
+      step: 0,
+      metric: "latency_ratio",
+      setting: "ctx=512",
+      sample,
+      value,
+      offset: null,
+      wording: "",
+    });
+  }
+  const s = pairedSummary(rows, { metric: "latency_ratio", step: 0, resamples: 500 }).get("alibi")!;
+  assert.ok(Math.abs(s.mean - Math.exp(Math.log(9) / 5)) < 1e-12, `geometric mean, got ${s.mean}`);
+  const plain = pairedSummary(rows, {
+    metric: "latency_ratio",
+    step: 0,
+    resamples: 10,
+    scale: "linear",
+  });
+  assert.equal(plain.get("alibi")!.mean, 2.6);
+  rows.push({ ...rows[0], sample: 5, value: 0 });
+  assert.throws(() => pairedSummary(rows, { metric: "latency_ratio", step: 0 }), /must be > 0/);
+});
+
+/** 0/1 rows: option x seeds x n examples, each correct with probability p (seeded). */
+function binaryRows(option: string, step: number, seeds: number[], n: number, p: number, rng: Rng) {
+  return seeds.flatMap((seed) =>
+    Array.from({ length: n }, (_, sample): SampleRow => ({
+      option,
+      seed,
+      step,
+      metric: "long_retrieval_acc",
+      setting: "x",
+      sample,
+      value: rng.next() < p ? 1 : 0,
+      offset: 700,
+      wording: "is:pass key",
+    }))
+  );
+}
+
+Deno.test("a fine-tune with one seed has no interval; comparisons with it are not made", () => {
+  const rng = testRng("one seed");
+  const rows = [
+    ...binaryRows("yarn", 128, [0], 50, 0.6, rng),
+    ...binaryRows("rope", 128, [0, 1, 2], 50, 0.2, rng),
+  ];
+  const s = pairedSummary(rows, { metric: "long_retrieval_acc", step: 128 });
+  assert.ok(Number.isNaN(s.get("yarn")!.low), "one seed: fine-tune luck is unmeasured");
+  assert.ok(Number.isFinite(s.get("rope")!.low));
+  const d = pairedDifference(rows, {
+    metric: "long_retrieval_acc",
+    step: 128,
+    a: "yarn",
+    b: "rope",
+  });
+  assert.ok(Number.isNaN(d.low));
+  const text = compareSentence("YaRN", "RoPE", d, {
+    quantity: "long-range retrieval",
+    higherIsBetter: true,
+    format: (x) => x.toFixed(2),
+  });
+  assert.match(text, /cannot be compared yet/);
+  assert.doesNotMatch(text, /ahead/);
+});
+
+Deno.test("a cell at 0 of 100 is not known to be exactly 0 (Wilson bound); budgets must match", () => {
+  const rng = testRng("boundary");
+  const rows = [
+    ...binaryRows("alibi", 128, [0, 1, 2, 3, 4], 100, 0, rng),
+    ...binaryRows("yarn", 128, [0, 1, 2, 3, 4], 100, 0, rng),
+    ...binaryRows("pi", 64, [0, 1, 2, 3, 4], 100, 0.5, rng),
+    ...binaryRows("base", 0, [0], 100, 0, rng),
+  ];
+  const s = pairedSummary(rows, { metric: "long_retrieval_acc", step: 128 }).get("alibi")!;
+  assert.equal(s.mean, 0);
+  assert.ok(
+    s.high > 0.03 && s.high < 0.05,
+    `Wilson upper bound of 0/100 is about 0.037; got ${s.high}`,
+  );
+  const d = pairedDifference(rows, {
+    metric: "long_retrieval_acc",
+    step: 128,
+    a: "alibi",
+    b: "yarn",
+  });
+  assert.ok(d.low < 0 && d.high > 0, "two cells at 0 cannot be told apart, with a nonzero width");
+  assert.throws(
+    () =>
+      pairedDifference(rows, { metric: "long_retrieval_acc", step: "final", a: "alibi", b: "pi" }),
+    /compare fine-tunes at the same budget/,
+  );
+  const vsBase = pairedDifference(rows, {
+    metric: "long_retrieval_acc",
+    step: 128,
+    a: "alibi",
+    b: "base",
+    bStep: 0,
+  });
+  assert.equal(vsBase.mean, 0);
+});
+
+Deno.test("t quantiles: the expansion matches tabulated values", () => {
+  for (
+    const [df, t] of [[3, 3.182], [4, 2.776], [6, 2.447], [10, 2.228], [30, 2.042], [1e9, 1.960]]
+  ) {
+    assert.ok(
+      Math.abs(tQuantile(0.975, df) - t) < 0.01,
+      `df ${df}: ${tQuantile(0.975, df)} vs ${t}`,
+    );
+  }
 });

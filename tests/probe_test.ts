@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../src/backend.ts";
-import { attentionMap, captureQK, loadBaseModel, meanQK, scoreCurve } from "../src/eval/probe.ts";
+import {
+  attentionMap,
+  baseCheckpointPath,
+  captureQK,
+  loadBaseModel,
+  meanQK,
+  scoreCurve,
+} from "../src/eval/probe.ts";
+import { exists } from "../src/util/files.ts";
 import { getPreset } from "../src/model/presets.ts";
 import { ropeInvFreq, ropeRotate } from "../src/positions/rope.ts";
 
@@ -8,7 +16,8 @@ Deno.test("probe: captured q/k, score against offset and attention maps agree wi
   await initBackend({ backend: "cpu" });
   const preset = getPreset("tiny");
   const base = await loadBaseModel(preset);
-  assert.equal(base.shipped, false); // no tiny checkpoint: a seeded model stands in
+  // The shipped tiny checkpoint when there is one, else a seeded model stands in.
+  assert.equal(base.shipped, await exists(baseCheckpointPath("tiny")));
   const tokens = Array.from({ length: 24 }, (_, i) => (i * 37) % 256);
   const qk = captureQK(base.config, base.weights, tokens, 1);
   const d = qk.headDim, T = qk.tokens;

@@ -1,6 +1,8 @@
 /**
- * The kernel tests' error measure: max |a - b| / max |b|. A length mismatch or any non-finite
- * value (NaN included) counts as an infinite error, so it can never pass a tolerance.
+ * The kernel tests' one error measure: max |a - b| / max(max |b|, 1e-6). The floor keeps an
+ * all-zero reference from dividing by zero (there the tolerance is 1e-6 x tol, absolute). A length
+ * mismatch or any non-finite value (NaN included) counts as an infinite error, so it can never
+ * pass a tolerance.
  *
  * @example
  * ```ts
@@ -10,7 +12,7 @@
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let num = 0;
-  let den = 1e-30;
+  let den = 1e-6;
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) return Infinity;
     num = Math.max(num, Math.abs(a[i] - b[i]));

@@ -15,12 +15,13 @@ import {
   T5_TABLE,
   t5InitialTable,
 } from "../src/retrofit/registry.ts";
-import { runRetrofit, taskList } from "../src/retrofit/run.ts";
+import { FINETUNE_DEFAULTS, runRetrofit, taskList } from "../src/retrofit/run.ts";
 import { stepsToThreshold } from "../src/retrofit/assemble.ts";
 import { RetrofitWorkspace } from "../src/retrofit/workspace.ts";
 import { evaluationPlan, latencyRounds, retrievalCells } from "../src/eval/long_context.ts";
 import { METRIC_COLUMNS, parseMetricsCsv, readSamples } from "../src/eval/results.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { testRng } from "./seeded.ts";
 
 await initBackend({ backend: "wasm" });
 const tiny = getPreset("tiny");
@@ -78,11 +79,12 @@ Deno.test("registry: six options, new-parameter counts, what is added", () => {
   assert.throws(() => convert("pi", cfg, weights, { targetLength: 32 }), /targetLength must be/);
 });
 
-Deno.test("step 0: rope, and pi / ntk / yarn at factor 1, are the base model exactly", () => {
+Deno.test("step 0: rope, and pi / ntk / yarn at factor 1, are the base model exactly", (ctx) => {
+  const rng = testRng(ctx.name);
   const cfg = modelConfig("tiny");
   const base = Decoder.create(cfg, 5);
   const w = base.weights();
-  const len = 20 + Math.floor(Math.random() * 90); // beyond L0 too
+  const len = 20 + rng.int(90); // beyond L0 too
   const ref = logits(base, len, 1);
   const cases: [string, number | undefined][] = [["rope", undefined], ["pi", 1], ["ntk", 1], [
     "yarn",
@@ -104,8 +106,8 @@ Deno.test("step 0: rope, and pi / ntk / yarn at factor 1, are the base model exa
   base.dispose();
 });
 
-Deno.test("t5 start: ALiBi-shaped (exact buckets are -slope * distance) or zero", () => {
-  const heads = 1 + Math.floor(Math.random() * 6);
+Deno.test("t5 start: ALiBi-shaped (exact buckets are -slope * distance) or zero", (ctx) => {
+  const heads = 1 + testRng(ctx.name).int(6);
   const nb = 32, maxDistance = 512;
   const t = t5InitialTable(heads, nb, maxDistance, "alibi");
   const slopes = alibiSlopes(heads);
@@ -123,7 +125,7 @@ Deno.test("t5 start: ALiBi-shaped (exact buckets are -slope * distance) or zero"
   assert.throws(() => t5InitialTable(2, 32, 64, "random" as never), /t5Init must be/);
 });
 
-Deno.test("eval helpers: grid cells skip lengths too short; latency rounds of a model to itself", () => {
+Deno.test("eval helpers: grid cells skip lengths too short; latency rounds run on a real model", () => {
   const plan = evaluationPlan("tiny");
   const cells = retrievalCells("passkey", plan);
   assert.ok(cells.every((c) => c.length >= 128));
@@ -131,10 +133,36 @@ Deno.test("eval helpers: grid cells skip lengths too short; latency rounds of a 
   const m = Decoder.create(modelConfig("tiny"), 1);
   const r = latencyRounds(m, [m], 64, 4);
   assert.equal(r.ratios[0].length, 4);
-  // Timing is for benchmarks, not unit tests: only the shape and sign are checked here.
-  assert.ok(r.ratios[0].every((x) => x > 0 && Number.isFinite(x)), `${r.ratios[0]}`);
   m.dispose();
   assert.throws(() => latencyRounds(m, [m], 64, 0), /repeats must be an integer >= 1/);
+});
+
+Deno.test("latency rounds: exact ratios and seconds per token under a fake clock", () => {
+  // Stand-in models whose forward advances a fake clock by a fixed cost: the measurement must
+  // return exactly cost / base cost per round, and the base's median seconds per token.
+  let clock = 0;
+  const fake = (ms: number[]) => {
+    let call = 0;
+    return {
+      forward: () => {
+        clock += ms[Math.min(call++, ms.length - 1)];
+        return { dataSync: () => new Float32Array(0), dispose: () => {} };
+      },
+    } as unknown as Decoder;
+  };
+  const realNow = performance.now;
+  performance.now = () => clock;
+  try {
+    // Calls: warm-up, then 3 rounds. The base's rounds take 10, 20, 40 ms (median 20).
+    const base = fake([999, 10, 20, 40]);
+    const twice = fake([1, 20, 40, 80]);
+    const same = fake([5, 10, 20, 40]);
+    const r = latencyRounds(base, [twice, same], 50, 3);
+    assert.deepEqual(r.ratios, [[2, 2, 2], [1, 1, 1]]);
+    assert.equal(r.baseSecondsPerToken, 0.020 / 50);
+  } finally {
+    performance.now = realNow;
+  }
 });
 
 Deno.test("steps to threshold: first budget reaching it on the first k long examples; censored is null", () => {
@@ -329,6 +357,50 @@ Deno.test("mitigation variant differs from its control in one thing: same losses
     [...new Set(r.metrics.filter((m) => m.option === "yarn+short_replay").map((m) => m.step))],
     [4],
     "the variant is evaluated at the final budget only",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a record made with another evaluation plan is refused, not silently reused", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = Decoder.create(modelConfig("tiny"), 2);
+  await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
+  base.dispose();
+  const ws = new RetrofitWorkspace("tiny", {
+    resultsDir: `${dir}/results`,
+    workDir: `${dir}/work`,
+    shipDir: `${dir}/ship`,
+  });
+  const plan = evaluationPlan("tiny", {
+    lengths: [512],
+    depths: [0.5],
+    perCell: 1,
+    nearExamples: 2,
+    longExamples: 2,
+    probeLongExamples: 1,
+    multiKeyExamples: 1,
+    nearWindows: 2,
+    lengthWindows: 1,
+  });
+  const common = {
+    preset: "tiny",
+    base: `${dir}/base.safetensors`,
+    options: ["pi"] as const,
+    seeds: [0],
+    budget: FINETUNE_DEFAULTS.tiny,
+    threshold: 0.5,
+    ws,
+    commit: "test",
+    command: "test",
+    corpus,
+    log: () => {},
+    tasks: ["base"],
+  };
+  await runRetrofit({ ...common, plan });
+  await runRetrofit({ ...common, plan }); // same plan: the record is reused
+  await assert.rejects(
+    () => runRetrofit({ ...common, plan: { ...plan, nearExamples: 3 } }),
+    /made with another evaluation plan/,
   );
   await Deno.remove(dir, { recursive: true });
 });

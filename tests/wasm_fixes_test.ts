@@ -5,15 +5,20 @@ import assert from "node:assert/strict";
 import { initBackend } from "../src/backend.ts";
 import { stockWasmKernels } from "../src/kernels/wasm_fixes.ts";
 import { relativeError as relError } from "./relative_error.ts";
+import { testRng } from "./seeded.ts";
+import type { Rng } from "../src/data/rng.ts";
+
+/** The current test's random source: each randomized test sets it first (printing its seed). */
+let rng: Rng;
 
 function randomArray(size: number): Float32Array {
   const a = new Float32Array(size);
-  for (let i = 0; i < size; i++) a[i] = Math.random() * 2 - 1;
+  for (let i = 0; i < size; i++) a[i] = rng.next() * 2 - 1;
   return a;
 }
 
 function randInt(lo: number, hi: number): number {
-  return lo + Math.floor(Math.random() * (hi - lo + 1));
+  return lo + rng.int(hi - lo + 1);
 }
 
 async function onBackend<T>(name: "cpu" | "wasm", f: () => T): Promise<T> {
@@ -51,7 +56,8 @@ function matMulCases(): MatMulCase[] {
   return cases;
 }
 
-Deno.test("wasm BatchMatMul matches cpu on random shapes, transposes and broadcasting", async () => {
+Deno.test("wasm BatchMatMul matches cpu on random shapes, transposes and broadcasting", async (ctx) => {
+  rng = testRng(ctx.name);
   for (const c of matMulCases()) {
     const aData = randomArray(c.aShape.reduce((p, s) => p * s, 1));
     const bData = randomArray(c.bShape.reduce((p, s) => p * s, 1));
@@ -79,7 +85,8 @@ Deno.test("wasm BatchMatMul matches cpu on random shapes, transposes and broadca
   }
 });
 
-Deno.test("wasm BatchMatMul gradients match cpu", async () => {
+Deno.test("wasm BatchMatMul gradients match cpu", async (ctx) => {
+  rng = testRng(ctx.name);
   const [bt, m, k, n] = [3, randInt(5, 19), randInt(5, 23), randInt(5, 17)];
   const aData = randomArray(bt * m * k);
   const bData = randomArray(bt * n * k);
@@ -96,12 +103,13 @@ Deno.test("wasm BatchMatMul gradients match cpu", async () => {
   }
 });
 
-Deno.test("wasm BatchMatMul agrees with the stock wasm kernel", async () => {
+Deno.test("wasm BatchMatMul agrees with the stock wasm kernel", async (ctx) => {
+  rng = testRng(ctx.name);
   await initBackend({ backend: "wasm" });
   const stock = stockWasmKernels().batchMatMul;
   assert.ok(stock, "stock kernel kept after install");
-  const a = tf.randomNormal([4, 13, 9]);
-  const b = tf.randomNormal([4, 11, 9]);
+  const a = tf.randomNormal([4, 13, 9], 0, 1, "float32", rng.int(2 ** 31));
+  const b = tf.randomNormal([4, 11, 9], 0, 1, "float32", rng.int(2 ** 31));
   const fixed = tf.matMul(a, b, false, true);
   const ref = stock({
     inputs: { a, b },
@@ -114,12 +122,13 @@ Deno.test("wasm BatchMatMul agrees with the stock wasm kernel", async () => {
   tf.dispose([a, b, fixed, refT]);
 });
 
-Deno.test("wasm Slice matches cpu for random begins and sizes, ranks 1-5, float and int", async () => {
+Deno.test("wasm Slice matches cpu for random begins and sizes, ranks 1-5, float and int", async (ctx) => {
+  rng = testRng(ctx.name);
   for (let rank = 1; rank <= 5; rank++) {
     for (const dtype of ["float32", "int32"] as const) {
       const shape = Array.from({ length: rank }, () => randInt(1, 7));
       const begin = shape.map((s) => randInt(0, s - 1));
-      const size = shape.map((s, i) => (Math.random() < 0.2 ? -1 : randInt(0, s - begin[i])));
+      const size = shape.map((s, i) => (rng.next() < 0.2 ? -1 : randInt(0, s - begin[i])));
       const data = randomArray(shape.reduce((p, s) => p * s, 1)).map((v) =>
         dtype === "int32" ? Math.round(v * 100) : v
       );
@@ -136,7 +145,8 @@ Deno.test("wasm Slice matches cpu for random begins and sizes, ranks 1-5, float 
   }
 });
 
-Deno.test("wasm Slice gradient (split + concat) matches cpu", async () => {
+Deno.test("wasm Slice gradient (split + concat) matches cpu", async (ctx) => {
+  rng = testRng(ctx.name);
   const data = randomArray(6 * 10 * 5);
   const run = () => {
     const g = tf.grad((x: tf.Tensor) =>
@@ -149,7 +159,8 @@ Deno.test("wasm Slice gradient (split + concat) matches cpu", async () => {
   assert.ok(relError(got, expected) < 1e-6);
 });
 
-Deno.test("wasm SplitV and Unpack match cpu", async () => {
+Deno.test("wasm SplitV and Unpack match cpu", async (ctx) => {
+  rng = testRng(ctx.name);
   const shape = [randInt(2, 5), randInt(3, 9), randInt(1, 6)];
   const data = randomArray(shape.reduce((p, s) => p * s, 1));
   const first = randInt(1, shape[1] - 1);

@@ -4,7 +4,8 @@
  * version of one of notebooks 01-04 (round robin; the grading fixture if none has exercises), or
  * with `--per-learner 4` a learner's folder with all four, with a random half of the exercises
  * filled with the reference solution, so the expected score is known and checked. Writes
- * `assets/bench/grade.csv` (one row per case). Goal: 100 submissions in under 5 minutes on 2 cores.
+ * `assets/bench/grade.csv` (one row per case; `sandbox` says whether the bwrap jail was used, see
+ * `GRADE_JAIL=off`). Goal: 100 submissions in under 5 minutes on 2 cores.
  * @module
  */
 import { join } from "node:path";
@@ -81,7 +82,7 @@ export async function run(args: string[]): Promise<void> {
   const notebooks = refs.map((r) => r.name).join(" ");
   const rows: string[] = [
     "submissions,notebooks_per_submission,workers,seconds,seconds_per_submission,exercises_graded," +
-    "scores_as_expected,notebooks,cpus,load_avg_1min,commit",
+    "scores_as_expected,notebooks,cpus,load_avg_1min,commit,sandbox",
   ];
   for (const per of perLearner) {
     const learners = new Map<string, string[]>();
@@ -136,6 +137,7 @@ export async function run(args: string[]): Promise<void> {
           navigator.hardwareConcurrency,
           Deno.loadavg()[0].toFixed(2),
           gitCommit(),
+          reports[0]?.files[0]?.sandbox ?? "",
         ].join(","),
       );
     }

@@ -103,7 +103,17 @@ function title(option: string): string {
   return variant ? `${t} + ${variant.replace("_", " ")}` : t;
 }
 
-/** The paired comparison of `a` and `b` on constraint `c` (final budgets). */
+/** The largest step any option has for `metric`: the budget a comparison is made at. */
+export function finalBudget(samples: readonly SampleRow[], metric: string): number {
+  let last = 0;
+  for (const r of samples) if (r.metric === metric && r.step > last) last = r.step;
+  return last;
+}
+
+/**
+ * The paired comparison of `a` and `b` on constraint `c`, both at the final budget (an option
+ * whose fine-tunes have not landed is not compared: it throws naming what is missing).
+ */
 export function compareOn(
   samples: readonly SampleRow[],
   c: Constraint,
@@ -112,7 +122,10 @@ export function compareOn(
   resamples = 2000,
 ): Comparison {
   const metric = c.metric as MetricName;
-  const interval = pairedDifference(samples, { metric, step: "final", a, b, resamples });
+  const step = finalBudget(samples, metric);
+  // Latency is timed on conversions (step 0) by design: it has no budget.
+  const at = metric === "latency_ratio" ? "final" as const : step;
+  const interval = pairedDifference(samples, { metric, step: at, a, b, resamples });
   // A constraint relative to the base is compared in its own units (bits/byte), not in percent.
   const unit = c.relativeToBase ? " bits/byte" : c.format === "ratio" ? "x" : "";
   const fmt = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}${unit}`;
@@ -123,6 +136,18 @@ export function compareOn(
     budget: "at the final budget",
   });
   return { a, b, constraint: c.id, metric, interval, sentence };
+}
+
+/** True when every option has samples of `metric` at the final budget (fine-tunes landed). */
+function atFinal(
+  samples: readonly SampleRow[],
+  metric: string,
+  options: readonly string[],
+): boolean {
+  const step = finalBudget(samples, metric);
+  return options.every((o) =>
+    samples.some((r) => r.option === o && r.metric === metric && r.step === step)
+  );
 }
 
 /**
@@ -141,24 +166,28 @@ export function decideFromResults(
   const [first, second] = d.ranking;
   let margin: Comparison | null = null;
   let sentence = d.sentence;
-  if (second && hasSamples(samples, rank.metric)) {
+  if (
+    second && hasSamples(samples, rank.metric) && atFinal(samples, rank.metric, [first, second])
+  ) {
     margin = compareOn(samples, rank, first, second, resamples);
     const i = margin.interval;
     const f = (x: number) => formatValue(x, rank.format === "percent" ? "percent" : "fraction");
     const text = `${f(i.mean)} (95% CI ${f(i.low)} to ${f(i.high)}, ${i.seeds} seeds x ` +
       `${i.examples} examples)`;
-    sentence += i.low <= 0 && i.high >= 0
+    sentence += !Number.isFinite(i.low)
+      ? ` Its difference from the runner-up \`${second}\` on ${rank.label} has no interval yet ` +
+        `(fewer than 2 common seeds).`
+      : i.low <= 0 && i.high >= 0
       ? ` It and the runner-up \`${second}\` cannot be told apart on ${rank.label} at this ` +
         `budget: paired difference ${text}.`
-      : ` Its paired margin over the runner-up \`${second}\` on ${rank.label} is ${text}.`;
+      : ` Paired difference from the runner-up \`${second}\` on ${rank.label}: ${text}.`;
   }
   const comparisons: Comparison[] = [];
-  if (d.ranking.includes("rope") || samples.some((r) => r.option === "rope")) {
-    for (const option of d.ranking.filter((o) => o !== "rope")) {
-      for (const c of rule.constraints) {
-        if (!hasSamples(samples, c.metric)) continue;
-        comparisons.push(compareOn(samples, c, option, "rope", resamples));
-      }
+  for (const option of d.ranking.filter((o) => o !== "rope")) {
+    for (const c of rule.constraints) {
+      if (!hasSamples(samples, c.metric)) continue;
+      if (c.metric !== "latency_ratio" && !atFinal(samples, c.metric, [option, "rope"])) continue;
+      comparisons.push(compareOn(samples, c, option, "rope", resamples));
     }
   }
   return { ...d, sentence, margin, comparisons };

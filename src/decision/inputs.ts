@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { exists } from "../util/files.ts";
 import { type MetricRow, readMetrics, resultsDir } from "../eval/results.ts";
 
 /** What {@link loadDecisionInputs} returns. */
@@ -26,10 +27,6 @@ export interface DecisionInputs {
   run: Record<string, unknown> | null;
   commits: string[];
   commands: string[];
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 /** Loads the best available results (see the module note). */

@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { exists } from "../util/files.ts";
 import {
   type MetricName,
   type MetricRow,
@@ -50,10 +51,6 @@ export interface EvidenceInputs {
   missing: string[];
   commits: string[];
   commands: string[];
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 async function mtime(path: string): Promise<number> {

@@ -23,7 +23,7 @@
 import type pl from "nodejs-polars";
 import { summarizeRows, type SummaryRow } from "../eval/results.ts";
 import type { MitigationVariantId } from "../retrofit/mitigations.ts";
-import { RETROFITS } from "../retrofit/registry.ts";
+import { OPTION_ORDER, optionRank, RETROFITS } from "../retrofit/registry.ts";
 
 /** Constraint ids, in the order tables list them. */
 export const CONSTRAINT_IDS = [
@@ -185,8 +185,9 @@ export const DECISION_RULE: DecisionRule = {
 };
 
 /**
- * Tie-break chain after the ranking metric, in order: smaller near-range regression, fewer new
- * parameters, lower latency, then the registry order (rope, pi, ntk, yarn, alibi, t5).
+ * Tie-break chain after the ranking metric, in order: smaller near-range regression, higher
+ * near-range retrieval, fewer new parameters, lower latency (each only where the rule has that
+ * constraint), then the registry order ({@link OPTION_ORDER}: rope, pi, ntk, yarn, alibi, t5).
  */
 export const TIE_BREAK: readonly ConstraintId[] = [
   "near_regression",
@@ -271,7 +272,6 @@ type SummaryLike =
   };
 
 const EPS = 1e-9;
-const ORDER = ["base", "rope", "pi", "ntk", "yarn", "alibi", "t5"];
 
 /** Turns a metrics table or a summary (DataFrame or rows) into pooled summary rows. */
 export function summaryRowsOf(
@@ -359,7 +359,7 @@ export function decide(
   if (!options.length) {
     throw new TypeError(
       `results hold no candidate option (found: ${present.join(", ") || "none"}); expected ` +
-        `retrofit ids such as ${ORDER.slice(1).join(", ")}`,
+        `retrofit ids such as ${OPTION_ORDER.slice(1).join(", ")}`,
     );
   }
   const missing = options.filter((o) => !present.includes(o));
@@ -449,7 +449,7 @@ export function decide(
       const d = goodness(b, id) - goodness(a, id);
       if (Math.abs(d) > EPS) return d;
     }
-    return orderOf(a.option) - orderOf(b.option);
+    return optionRank(a.option) - optionRank(b.option);
   };
   const ranked = [...verdicts].sort(compare);
   const best = ranked[0];
@@ -537,11 +537,6 @@ function title(option: string): string {
   return (RETROFITS as Record<string, { title: string }>)[option]?.title ?? option;
 }
 
-function orderOf(option: string): number {
-  const i = ORDER.indexOf(option);
-  return i < 0 ? ORDER.length : i;
-}
-
 function recommendationSentence(
   best: OptionVerdict,
   all: OptionVerdict[],
@@ -563,20 +558,31 @@ function recommendationSentence(
   const rest = best.checks.map((k) => formatCheck(k, cOf(k.constraint))).join("; ");
   const shaky = best.checks.filter((k) => k.uncertain).map((k) => cOf(k.constraint).label);
   const caveat = shaky.length
-    ? ` Uncertain: the 95% CI of ${shaky.join(" and ")} contains its bound, so more seeds could ` +
+    ? ` Uncertain: the 95% CI of ${
+      shaky.join(" and ")
+    } contains its bound, so more seeds or examples could ` +
       `flip that verdict.`
+    : "";
+  // Verdicts are on point estimates: name the others that fail only by checks that could flip.
+  const couldPass = all.filter((v) =>
+    v !== best && !v.passesAll && v.checks.filter((k) => !k.pass).every((k) => k.uncertain)
+  );
+  const others = couldPass.length
+    ? ` Also within reach: ${
+      couldPass.map((v) => `\`${v.option}\``).join(", ")
+    } fail only checks whose 95% CI contains the bound.`
     : "";
   if (best.passesAll) {
     const among = passing.length === 1
       ? `It is the only one of ${all.length} options that passes all ${n} constraints`
       : `Of the ${passing.length} options (of ${all.length}) that pass all ${n} constraints it ` +
         `has the ${rankC.kind === "min" ? "highest" : "lowest"} ${rankC.label}`;
-    return `Recommendation${at}: ${name}. ${among}: ${rest}.${tie}${caveat}`;
+    return `Recommendation${at}: ${name}. ${among}: ${rest}.${tie}${caveat}${others}`;
   }
   const fails = best.checks.filter((k) => !k.pass);
   const failText = fails.map((k) => cOf(k.constraint).label).join(" and ");
   return `No option passes all ${n} constraints${at}. The closest is ${name}, which fails ` +
-    `${failText}${fails.length < n ? " only" : ""}: ${rest}.${tie}${caveat}`;
+    `${failText}${fails.length < n ? " only" : ""}: ${rest}.${tie}${caveat}${others}`;
 }
 
 /**

@@ -220,8 +220,10 @@ const BAND_METRICS = {
 /**
  * Accuracy on a band's examples, one sample (1/0) per example, with offsets and wordings. For the
  * held-out wordings a second row scores the key's last 4 digits with the first one given
- * (teacher-forced): it separates finding the key (retrieval) from knowing that an unseen cue asks
- * for a number (the answer's format).
+ * (teacher-forced). The filler has no digits, so the key is the prompt's only digit string: this
+ * 'tail' score shows that the model reaches back that far and copies a digit string, not that it
+ * understood which key was asked for (an independent review found it at 40/40 even with the
+ * question and the needle's label removed).
  */
 export function bandRetrieval(
   model: Decoder,
@@ -334,7 +336,10 @@ export function bpbByLength(
   });
 }
 
-/** Mean value of a metric's rows (over grid cells or bands). */
+/**
+ * Unweighted mean of `metric`'s non-null row values: each grid cell or band counts once, whatever
+ * its `n`. NaN when the metric has no non-null row.
+ */
 export function gridMean(rows: readonly EvalRow[], metric: MetricName): number {
   const xs = rows.filter((r) => r.metric === metric && r.value !== null).map((r) => r.value!);
   return xs.length ? mean(xs) : NaN;

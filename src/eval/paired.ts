@@ -1,17 +1,24 @@
 /**
  * Paired statistics over the per-example samples (samples.csv): every option, seed and step is
  * scored on the same examples (or bpb windows, or latency rounds), and seed k feeds every option
- * the same fine-tune data. So an interval must resample both sources of noise, and a comparison
- * must resample them together:
+ * the same fine-tune data. Two sources of noise cross: the fine-tune seeds and the examples.
  *
- * - **Crossed bootstrap.** Each replicate draws the seeds with replacement and, independently, the
- *   examples with replacement; the same draws apply to every option, so a difference is computed
- *   inside each replicate (paired) and no example counts twice. Resampling both factors is the
- *   conservative choice for a crossed design (it counts the seed x example interaction twice;
- *   Owen 2007, "The pigeonhole bootstrap"), so intervals err on the wide side.
- * - A model evaluated once (the base model, or a conversion at step 0, which does not depend on
- *   the seed) has one seed: only its examples are resampled.
- * - Estimate = mean over seeds of the mean over examples; 95% percentile intervals.
+ * - **Two-way interval.** For the quantity of interest y[s][e] (a cell's values, or the paired
+ *   differences of two cells on the same seed s and example e) the estimate is the mean over seeds
+ *   of the mean over examples, and its variance is the seed part, var_s(mean_e y) / S, plus the
+ *   example part, var_e(mean_s y) / E (a two-way random-effects decomposition: the seed part also
+ *   carries the seed x example interaction). The interval is estimate +- t x SE with
+ *   Welch-Satterthwaite degrees of freedom, so 5 seeds give a t with few degrees of freedom when
+ *   fine-tune luck dominates, and about a normal one when the examples do. (A crossed percentile
+ *   bootstrap, used before, under-covered by 10-15 points with 5 seeds and a real seed effect.)
+ * - **Boundaries.** For 0/1 outcomes near 0 or 1 (fewer than 5 successes or failures per example
+ *   count), the interval is widened to hold Wilson's score interval over the E examples (for a
+ *   difference, Newcombe's hybrid score interval): a cell at 0/100 is not known to be exactly 0.
+ * - **Single evaluations.** A cell at step 0 (the base model, a conversion before training) does
+ *   not depend on the seed: it has examples only. A fine-tuned cell needs at least 2 seeds for an
+ *   interval (with one, the interval is NaN: fine-tune luck is unmeasured); two fine-tuned cells
+ *   are compared on their common seeds.
+ * - Latency rounds are averaged on the log scale (a geometric mean), see {@link metricScale}.
  *
  * @example
  * ```ts
@@ -22,14 +29,13 @@
  * ```
  * @module
  */
-import { Rng } from "../data/rng.ts";
 import type { MetricName, SampleRow } from "./results.ts";
 
-/** Bootstrap settings. */
+/** Interval settings. */
 export interface BootstrapOptions {
-  /** Replicates (default 2000). */
+  /** Accepted for compatibility; the two-way interval is analytic (no resampling). */
   resamples?: number;
-  /** RNG seed (default 0: results are deterministic). */
+  /** Accepted for compatibility (no randomness is involved). */
   seed?: number;
   /** Two-sided level (default 0.95). */
   level?: number;
@@ -39,6 +45,16 @@ export interface BootstrapOptions {
 export interface CellQuery extends BootstrapOptions {
   metric: MetricName;
   step: number | "final";
+  /**
+   * `log`: average the logs and exponentiate (a geometric mean), for ratios such as latency
+   * rounds, where one slow round (a busy machine) must not dominate. Default: plain mean.
+   */
+  scale?: "linear" | "log";
+}
+
+/** The scale a metric is averaged on: latency ratios geometrically, everything else plainly. */
+export function metricScale(metric: string): "linear" | "log" {
+  return metric === "latency_ratio" ? "log" : "linear";
 }
 
 /** An estimate with its interval. */
@@ -68,6 +84,7 @@ function cellsOf(samples: readonly SampleRow[], q: CellQuery): Map<string, Cell>
   const keys = [...new Set(rows.filter(want).map(keyOf))].sort();
   const index = new Map(keys.map((k, i) => [k, i]));
   const cells = new Map<string, Cell>();
+  const log = (q.scale ?? metricScale(q.metric)) === "log";
   for (const r of rows) {
     if (!want(r)) continue;
     const cell = cells.get(r.option) ?? { option: r.option, step: r.step, seeds: new Map() };
@@ -77,7 +94,10 @@ function cellsOf(samples: readonly SampleRow[], q: CellQuery): Map<string, Cell>
       xs = new Float64Array(keys.length).fill(NaN);
       cell.seeds.set(r.seed, xs);
     }
-    xs[index.get(keyOf(r))!] = r.value;
+    if (log && !(r.value > 0)) {
+      throw new RangeError(`${q.metric}: a log-scale sample must be > 0; got ${r.value}`);
+    }
+    xs[index.get(keyOf(r))!] = log ? Math.log(r.value) : r.value;
   }
   return cells;
 }
@@ -114,58 +134,138 @@ function exampleCount(cells: readonly Cell[], metric: string): number {
   return n;
 }
 
-/** The estimate of a cell under example weights `w` (counts) and a seed draw. */
-function estimate(cell: Cell, w: Float64Array | null, seedDraw: readonly number[] | null): number {
-  const seeds = cell.seeds.size === 1 || !seedDraw
-    ? [...cell.seeds.keys()]
-    : seedDraw.filter((s) => cell.seeds.has(s));
-  if (!seeds.length) return NaN;
-  let total = 0;
-  for (const s of seeds) {
-    const xs = cell.seeds.get(s)!;
-    let acc = 0, wsum = 0;
-    for (let i = 0; i < xs.length; i++) {
-      const wi = w ? w[i] : 1;
-      acc += wi * xs[i];
-      wsum += wi;
-    }
-    total += acc / wsum;
+/** A fine-tuned cell (step > 0) depends on the seed; a step-0 cell is one evaluation. */
+function isSingle(c: Cell): boolean {
+  return c.step === 0;
+}
+
+/** y[s][e] as rows (one per seed used), from one or two cells on shared seeds. */
+function pairedValues(cells: readonly Cell[], f: (xs: number[]) => number): number[][] {
+  const multi = cells.filter((c) => !isSingle(c));
+  let seeds: number[];
+  if (multi.length) {
+    seeds = [...multi[0].seeds.keys()].filter((s) => multi.every((c) => c.seeds.has(s)));
+  } else seeds = [[...cells[0].seeds.keys()][0]];
+  const n = cells[0].seeds.values().next().value!.length;
+  return seeds.map((s) => {
+    const rows = cells.map((c) => isSingle(c) ? c.seeds.values().next().value! : c.seeds.get(s)!);
+    return Array.from({ length: n }, (_, e) => f(rows.map((r) => r[e])));
+  });
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let t = 0;
+  for (let i = 0; i < xs.length; i++) t += xs[i];
+  return t / xs.length;
+}
+
+function variance(xs: readonly number[]): number {
+  const m = mean(xs);
+  return xs.reduce((t, x) => t + (x - m) ** 2, 0) / Math.max(1, xs.length - 1);
+}
+
+/** Student t quantile (upper `p`) for `df` degrees of freedom (table for df < 3, else expansion). */
+export function tQuantile(p: number, df: number): number {
+  const z = normalQuantile(p);
+  if (!Number.isFinite(df) || df > 1e6) return z;
+  if (Math.abs(p - 0.975) < 1e-12 && df < 3) return df < 1.5 ? 12.706 : df < 2.5 ? 4.303 : 3.182;
+  const d = Math.max(df, 1);
+  const z3 = z ** 3, z5 = z ** 5, z7 = z ** 7, z9 = z ** 9;
+  return z + (z3 + z) / (4 * d) + (5 * z5 + 16 * z3 + 3 * z) / (96 * d ** 2) +
+    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * d ** 3) +
+    (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / (92160 * d ** 4);
+}
+
+/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
+function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`p must be in (0, 1); got ${p}`);
+  const a = [
+    -39.69683028665376,
+    220.9460984245205,
+    -275.9285104469687,
+    138.357751867269,
+    -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406,
+    161.5858368580409,
+    -155.6989798598866,
+    66.80131188771972,
+    -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293,
+    -0.3223964580411365,
+    -2.400758277161838,
+    -2.549732539343734,
+    4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const q = Math.min(p, 1 - p);
+  let x: number;
+  if (q < 0.02425) {
+    const r = Math.sqrt(-2 * Math.log(q));
+    x = (((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) /
+      ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1);
+  } else {
+    const r = (q - 0.5) ** 2, u = q - 0.5;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * u /
+      (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    return p < 0.5 ? x : -x;
   }
-  return total / seeds.length;
+  return p < 0.5 ? x : -x;
+}
+
+/** Wilson's score interval for k of n. */
+function wilson(p: number, n: number, z: number): [number, number] {
+  const den = 1 + z * z / n;
+  const mid = (p + z * z / (2 * n)) / den;
+  const half = (z / den) * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+  return [Math.max(0, mid - half), Math.min(1, mid + half)];
+}
+
+function isBinary(cells: readonly Cell[]): boolean {
+  return cells.every((c) =>
+    [...c.seeds.values()].every((xs) => xs.every((x) => x === 0 || x === 1))
+  );
+}
+
+function nearBoundary(p: number, n: number): boolean {
+  return p * n < 5 || (1 - p) * n < 5;
 }
 
 /**
- * Runs the crossed bootstrap over `cells`, calling `stat` on each option's replicate estimates;
- * returns the point value and the percentile interval of `stat`.
+ * The two-way interval of `y` (seeds x examples): estimate, SE from the seed and example parts,
+ * Welch-Satterthwaite degrees of freedom. NaN bounds when a fine-tuned cell has a single seed.
  */
-function crossedBootstrap(
-  cells: readonly Cell[],
-  metric: string,
-  stat: (est: number[]) => number,
-  o: BootstrapOptions,
-): Interval {
-  const n = exampleCount(cells, metric);
-  const seedSet = [...new Set(cells.flatMap((c) => c.seeds.size > 1 ? [...c.seeds.keys()] : []))];
-  const point = stat(cells.map((c) => estimate(c, null, null)));
-  const rng = new Rng(o.seed ?? 0);
-  const reps: number[] = [];
-  const w = new Float64Array(n);
-  for (let b = 0; b < (o.resamples ?? 2000); b++) {
-    w.fill(0);
-    for (let i = 0; i < n; i++) w[rng.int(n)]++;
-    const seedDraw = seedSet.map(() => seedSet[rng.int(seedSet.length)]);
-    const v = stat(cells.map((c) => estimate(c, w, seedSet.length ? seedDraw : null)));
-    if (Number.isFinite(v)) reps.push(v);
+function twoWay(y: number[][], level: number, undefinedSeedPart: boolean): Interval {
+  const S = y.length, E = y[0].length;
+  const seedMeans = y.map(mean);
+  const exampleMeans = Array.from({ length: E }, (_, e) => mean(y.map((r) => r[e])));
+  const est = mean(seedMeans);
+  if (undefinedSeedPart) return { mean: est, low: NaN, high: NaN, seeds: S, examples: E };
+  const vs = S > 1 ? variance(seedMeans) / S : 0;
+  const ve = E > 1 ? variance(exampleMeans) / E : 0;
+  const se = Math.sqrt(vs + ve);
+  const dfDen = (S > 1 ? vs * vs / (S - 1) : 0) + (E > 1 ? ve * ve / (E - 1) : 0);
+  const df = dfDen > 0 ? (vs + ve) ** 2 / dfDen : Infinity;
+  const t = tQuantile(1 - (1 - level) / 2, df);
+  return { mean: est, low: est - t * se, high: est + t * se, seeds: S, examples: E };
+}
+
+/** Interval of one cell (back-transformed from the log scale when `log`). */
+function cellInterval(c: Cell, metric: string, level: number, log: boolean): Interval {
+  const E = exampleCount([c], metric);
+  const single = isSingle(c);
+  const i = twoWay(pairedValues([c], ([x]) => x), level, !single && c.seeds.size < 2);
+  if (log) return { ...i, mean: Math.exp(i.mean), low: Math.exp(i.low), high: Math.exp(i.high) };
+  if (isBinary([c]) && nearBoundary(i.mean, E) && Number.isFinite(i.low)) {
+    const [wl, wh] = wilson(i.mean, E, normalQuantile(1 - (1 - level) / 2));
+    return { ...i, low: Math.min(i.low, wl), high: Math.max(i.high, wh) };
   }
-  reps.sort((a, b) => a - b);
-  const alpha = (1 - (o.level ?? 0.95)) / 2;
-  return {
-    mean: point,
-    low: quantile(reps, alpha),
-    high: quantile(reps, 1 - alpha),
-    seeds: Math.max(...cells.map((c) => c.seeds.size)),
-    examples: n,
-  };
+  return i;
 }
 
 /** Per-option estimate and interval of one metric at one step (each option on its own). */
@@ -174,25 +274,67 @@ export function pairedSummary(
   q: CellQuery,
 ): Map<string, Interval & { step: number }> {
   const cells = cellsOf(samples, q);
+  const log = (q.scale ?? metricScale(q.metric)) === "log";
   const out = new Map<string, Interval & { step: number }>();
   for (const c of cells.values()) {
-    out.set(c.option, { ...crossedBootstrap([c], q.metric, ([x]) => x, q), step: c.step });
+    out.set(c.option, { ...cellInterval(c, q.metric, q.level ?? 0.95, log), step: c.step });
   }
   return out;
 }
 
 /**
- * Paired difference `a - b` (or, with `relative`, `a / b - 1`) of one metric, the same seed and
- * example draws applied to both in every replicate.
+ * Paired difference `a - b` of one metric, on the same examples and the common seeds. With
+ * `relative`, `a / b - 1` (linearised: y = (a - r b) / mean(b), r = mean(a) / mean(b)). On the
+ * log scale (latency) the difference is the ratio of geometric means minus 1. `bStep` takes `b`
+ * at another step (e.g. 0 for the base model) while `a` is at `step`.
  */
 export function pairedDifference(
   samples: readonly SampleRow[],
-  q: CellQuery & { a: string; b: string; relative?: boolean },
+  q: CellQuery & { a: string; b: string; relative?: boolean; bStep?: number | "final" },
 ): Interval {
-  const cells = cellsOf(samples, q);
-  const pair = [requireCell(cells, q.a, q), requireCell(cells, q.b, q)];
-  const stat = q.relative ? ([x, y]: number[]) => x / y - 1 : ([x, y]: number[]) => x - y;
-  return crossedBootstrap(pair, q.metric, stat, q);
+  const cellsA = cellsOf(samples, q);
+  const cellsB = q.bStep === undefined ? cellsA : cellsOf(samples, { ...q, step: q.bStep });
+  const A = requireCell(cellsA, q.a, q),
+    B = requireCell(cellsB, q.b, { ...q, step: q.bStep ?? q.step });
+  if (!isSingle(A) && !isSingle(B) && A.step !== B.step) {
+    throw new RangeError(
+      `${q.metric}: ${q.a} is at step ${A.step} and ${q.b} at step ${B.step}; compare fine-tunes ` +
+        "at the same budget",
+    );
+  }
+  const level = q.level ?? 0.95;
+  const log = (q.scale ?? metricScale(q.metric)) === "log";
+  const E = exampleCount([A, B], q.metric);
+  const oneSeed = [A, B].some((c) => !isSingle(c) && c.seeds.size < 2) ||
+    (!isSingle(A) && !isSingle(B) && [...A.seeds.keys()].filter((s) => B.seeds.has(s)).length < 2);
+  let y: number[][];
+  let shift = 0;
+  if (q.relative && !log) {
+    const ma = mean(pairedValues([A], ([x]) => x).map(mean));
+    const mb = mean(pairedValues([B], ([x]) => x).map(mean));
+    const r = ma / mb;
+    y = pairedValues([A, B], ([a, b]) => (a - r * b) / mb);
+    shift = r - 1; // the linearised values have mean ~0; the estimate is r - 1
+  } else y = pairedValues([A, B], ([a, b]) => a - b);
+  const i = twoWay(y, level, oneSeed);
+  if (log) {
+    const back = (x: number) => Math.exp(x) - 1;
+    return { ...i, mean: back(i.mean), low: back(i.low), high: back(i.high) };
+  }
+  const out = { ...i, mean: i.mean + shift, low: i.low + shift, high: i.high + shift };
+  if (!q.relative && isBinary([A, B]) && Number.isFinite(out.low)) {
+    const pa = mean(pairedValues([A], ([x]) => x).map(mean));
+    const pb = mean(pairedValues([B], ([x]) => x).map(mean));
+    if (nearBoundary(pa, E) || nearBoundary(pb, E)) {
+      // Newcombe's hybrid score interval from the two Wilson intervals (ignores the pairing: wider).
+      const z = normalQuantile(1 - (1 - level) / 2);
+      const [la, ua] = wilson(pa, E, z), [lb, ub] = wilson(pb, E, z);
+      const d = pa - pb;
+      out.low = Math.min(out.low, d - Math.sqrt((pa - la) ** 2 + (ub - pb) ** 2));
+      out.high = Math.max(out.high, d + Math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2));
+    }
+  }
+  return out;
 }
 
 /**
@@ -212,19 +354,18 @@ export function compareSentence(
   d: Interval,
   o: { quantity: string; higherIsBetter: boolean; format: (x: number) => string; budget?: string },
 ): string {
-  const ci = `${o.format(d.mean)}, 95% CI ${o.format(d.low)} to ${o.format(d.high)}`;
   const at = o.budget ? ` ${o.budget}` : "";
+  if (!Number.isFinite(d.low) || !Number.isFinite(d.high)) {
+    return `On ${o.quantity}, ${a} and ${b} cannot be compared yet${at}: a fine-tune with a ` +
+      `single seed has no measure of fine-tune luck (difference ${
+        o.format(d.mean)
+      }, ${d.seeds} seed).`;
+  }
+  const ci = `${o.format(d.mean)}, 95% CI ${o.format(d.low)} to ${o.format(d.high)}`;
   if (d.low <= 0 && d.high >= 0) {
     return `On ${o.quantity}, ${a} and ${b} cannot be told apart${at} (difference ${ci}).`;
   }
   const aBetter = (d.mean > 0) === o.higherIsBetter;
   const [w, l] = aBetter ? [a, b] : [b, a];
   return `On ${o.quantity}, ${w} is ahead of ${l}${at} (difference ${a} - ${b} ${ci}).`;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }

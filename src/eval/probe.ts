@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { exists } from "../util/files.ts";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { loadCorpus } from "../data/corpus.ts";
@@ -48,8 +49,7 @@ export interface BaseModel {
  */
 export async function loadBaseModel(preset: Preset, seed = 0): Promise<BaseModel> {
   const path = baseCheckpointPath(preset.name);
-  const exists = await Deno.stat(path).then(() => true, () => false);
-  if (!exists) {
+  if (!(await exists(path))) {
     const config = modelConfig(preset);
     return {
       config,

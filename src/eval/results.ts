@@ -1,6 +1,6 @@
 /**
  * The retrofit results as one tidy table, its loader and its summary. This schema is a contract:
- * the decision notebook (issue 7) codes against it, so it changes only by adding metrics.
+ * the decision notebook (09_decision) codes against it, so it changes only by adding metrics.
  *
  * ## `assets/results/<preset>/metrics.csv`
  * Columns, exactly and in this order: `option,seed,step,metric,setting,value,n,commit,command`.
@@ -23,7 +23,8 @@
  *   and held-out wordings), `long_retrieval_acc`, `long_retrieval_heldout_acc` (offsets in
  *   [2.5 L0, 7.5 L0] inside 8 x L0 prompts), `long_multikey_band_acc`, and
  *   `near_retrieval_heldout_tail_acc`, `long_retrieval_heldout_tail_acc` (held-out wordings, the
- *   key's last 4 digits with the first given: finding the key apart from reading an unseen cue).
+ *   key's last 4 digits with the first given: the key is the only digit string in the prompt, so
+ *   this measures reaching back and copying it, not understanding which key was asked for).
  *   Older results (before the band metrics) hold `near_passkey_acc` and `long_passkey_acc` as
  *   constraint metrics; `long_passkey_acc` is now the figure grid only.
  * - `setting`: `key=value` pairs joined by `;`, e.g. `ctx=2048;depth=0.5`, `ctx=64;offset<=16`,
@@ -62,6 +63,7 @@
 import type pl from "nodejs-polars";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { Rng } from "../data/rng.ts";
+import { optionRank } from "../retrofit/registry.ts";
 
 /** The columns of metrics.csv, in order. */
 export const METRIC_COLUMNS = [
@@ -124,23 +126,17 @@ export interface SampleRow {
 
 /** samples.csv text for rows. */
 export function formatSamplesCsv(rows: readonly SampleRow[]): string {
-  const lines = [SAMPLE_COLUMNS.join(",")];
-  for (const r of rows) {
-    lines.push(
-      [
-        r.option,
-        String(r.seed),
-        String(r.step),
-        r.metric,
-        r.setting,
-        String(r.sample),
-        String(r.value),
-        r.offset === null ? "" : String(r.offset),
-        r.wording,
-      ].map(csvField).join(","),
-    );
-  }
-  return lines.join("\n") + "\n";
+  return csvText(SAMPLE_COLUMNS, rows, (r) => [
+    r.option,
+    String(r.seed),
+    String(r.step),
+    r.metric,
+    r.setting,
+    String(r.sample),
+    String(r.value),
+    r.offset === null ? "" : String(r.offset),
+    r.wording,
+  ]);
 }
 
 /** Parses samples.csv text; throws TypeError naming the problem for a bad header or row. */
@@ -205,25 +201,30 @@ function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+/** CSV text: the header, then one quoted-as-needed line per row. */
+function csvText<T>(
+  header: readonly string[],
+  rows: readonly T[],
+  fields: (r: T) => string[],
+): string {
+  const lines = [header.join(",")];
+  for (const r of rows) lines.push(fields(r).map(csvField).join(","));
+  return lines.join("\n") + "\n";
+}
+
 /** metrics.csv text for rows (header first; numbers written exactly). */
 export function formatMetricsCsv(rows: readonly MetricRow[]): string {
-  const lines = [METRIC_COLUMNS.join(",")];
-  for (const r of rows) {
-    lines.push(
-      [
-        r.option,
-        String(r.seed),
-        String(r.step),
-        r.metric,
-        r.setting,
-        r.value === null || !Number.isFinite(r.value) ? "" : String(r.value),
-        String(r.n),
-        r.commit,
-        r.command,
-      ].map(csvField).join(","),
-    );
-  }
-  return lines.join("\n") + "\n";
+  return csvText(METRIC_COLUMNS, rows, (r) => [
+    r.option,
+    String(r.seed),
+    String(r.step),
+    r.metric,
+    r.setting,
+    r.value === null || !Number.isFinite(r.value) ? "" : String(r.value),
+    String(r.n),
+    r.commit,
+    r.command,
+  ]);
 }
 
 /** Splits CSV text into records (RFC 4180 quoting). */
@@ -408,12 +409,8 @@ export function summarizeRows(
     boots.sort((a, b) => a - b);
     out.push({ ...base, mean, ci_low: quantile(boots, 0.025), ci_high: quantile(boots, 0.975) });
   }
-  const order = (o: string) => {
-    const i = ["base", "rope", "pi", "ntk", "yarn", "alibi", "t5"].indexOf(o);
-    return i < 0 ? 99 : i;
-  };
   out.sort((a, b) =>
-    order(a.option) - order(b.option) || a.option.localeCompare(b.option) ||
+    optionRank(a.option) - optionRank(b.option) || a.option.localeCompare(b.option) ||
     METRICS.indexOf(a.metric as MetricName) - METRICS.indexOf(b.metric as MetricName) ||
     a.setting.localeCompare(b.setting, undefined, { numeric: true })
   );

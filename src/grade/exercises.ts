@@ -68,7 +68,11 @@ export function parseNotebookText(text: string, name: string): Notebook {
   try {
     nb = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`${name} is not a notebook: JSON parse failed (${(e as Error).message})`);
+    // V8's message quotes the text; keep only where it failed (the text may be any file's)
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new TypeError(
+      `${name} is not a notebook: JSON parse failed${at ? ` at position ${at}` : ""}`,
+    );
   }
   if (typeof nb !== "object" || nb === null || nb.nbformat !== 4 || !Array.isArray(nb.cells)) {
     throw new TypeError(
@@ -248,6 +252,33 @@ export function stripComments(src: string): string {
   return scan(src).map((t) => (t.kind === "comment" ? " " : t.text)).join("");
 }
 
+/** The source with comments and string literals blanked (template substitutions are code). */
+export function codeOnly(src: string): string {
+  return scan(src).map((t) => (t.kind === "code" ? t.text : " ")).join("");
+}
+
+/** Limits on a submission, checked before any parsing beyond JSON. */
+export const SUBMISSION_LIMITS = { fileBytes: 20 << 20, codeCellChars: 64 << 10, codeCells: 1000 };
+
+/**
+ * Why a parsed submission is too big to grade (a code cell over 64 Ki characters, more than 1000
+ * code cells), or null. The file size (20 MiB) is checked before reading.
+ */
+export function submissionLimitProblem(nb: Notebook, name: string): string | null {
+  const code = nb.cells.filter((c) => c.cell_type === "code");
+  if (code.length > SUBMISSION_LIMITS.codeCells) {
+    return `${name} has ${code.length} code cells; at most ${SUBMISSION_LIMITS.codeCells} are graded`;
+  }
+  for (const [i, c] of nb.cells.entries()) {
+    const n = c.cell_type === "code" ? cellSource(c).length : 0;
+    if (n > SUBMISSION_LIMITS.codeCellChars) {
+      return `${name}: code cell ${i} has ${n} characters; a cell may have at most ` +
+        `${SUBMISSION_LIMITS.codeCellChars}`;
+    }
+  }
+  return null;
+}
+
 /** A lexical piece: code text, a string/template/regex literal or a comment. */
 interface Piece {
   kind: "code" | "string" | "comment";
@@ -261,16 +292,17 @@ interface Piece {
  */
 function scan(src: string): Piece[] {
   const pieces: Piece[] = [];
-  let code = "";
-  const flush = () => {
-    if (code) pieces.push({ kind: "code", text: code });
-    code = "";
-  };
+  // code is src.slice(codeStart, i): indexing one flat string, never a string grown by +=
+  // (which V8 would flatten again at every look back, quadratic in the cell's length)
+  let codeStart = 0;
   let i = 0;
+  const flush = () => {
+    if (i > codeStart) pieces.push({ kind: "code", text: src.slice(codeStart, i) });
+  };
   const templateDepth: number[] = []; // brace depth at which each open ${ started
   let brace = 0;
   const lastSignificant = () => {
-    for (let j = code.length - 1; j >= 0; j--) if (!/\s/.test(code[j])) return code[j];
+    for (let j = i - 1; j >= codeStart; j--) if (!/\s/.test(src[j])) return src[j];
     for (let p = pieces.length - 1; p >= 0; p--) {
       if (pieces[p].kind === "comment") continue;
       if (pieces[p].kind === "string") return "a";
@@ -298,19 +330,19 @@ function scan(src: string): Piece[] {
       const e = src.indexOf("\n", i);
       const end = e === -1 ? src.length : e;
       pieces.push({ kind: "comment", text: src.slice(i, end) });
-      i = end;
+      i = codeStart = end;
     } else if (c === "/" && n === "*") {
       flush();
       const e = src.indexOf("*/", i + 2);
       const end = e === -1 ? src.length : e + 2;
       pieces.push({ kind: "comment", text: src.slice(i, end) });
-      i = end;
+      i = codeStart = end;
     } else if (c === "'" || c === '"') {
       flush();
       let j = i + 1;
       while (j < src.length && src[j] !== c && src[j] !== "\n") j += src[j] === "\\" ? 2 : 1;
       pieces.push({ kind: "string", text: src.slice(i, j + 1) });
-      i = j + 1;
+      i = codeStart = j + 1;
     } else if (c === "`" || (c === "}" && templateDepth.length && templateDepth.at(-1) === brace)) {
       if (c === "}") templateDepth.pop();
       flush();
@@ -318,14 +350,14 @@ function scan(src: string): Piece[] {
       if (r < 0) {
         pieces.push({ kind: "string", text: src.slice(i, -r) });
         templateDepth.push(brace);
-        i = -r;
+        i = codeStart = -r;
       } else {
         pieces.push({ kind: "string", text: src.slice(i, r) });
-        i = r;
+        i = codeStart = r;
       }
     } else if (
       c === "/" && /^$|[(,=:[!&|?{};+\-*%<>~^]$/.test(lastSignificant()) &&
-      !/\breturn$|\btypeof$/.test(code)
+      !/\breturn$|\btypeof$/.test(src.slice(Math.max(codeStart, i - 8), i))
     ) {
       // a regex literal
       flush();
@@ -343,11 +375,10 @@ function scan(src: string): Piece[] {
       j++;
       while (j < src.length && /[a-z]/i.test(src[j])) j++;
       pieces.push({ kind: "string", text: src.slice(i, j) });
-      i = j;
+      i = codeStart = j;
     } else {
       if (c === "{") brace++;
       else if (c === "}") brace--;
-      code += c;
       i++;
     }
   }
@@ -372,41 +403,72 @@ export function splitStatements(src: string): string[] {
   let current = "";
   let depth = 0;
   let code = ""; // the current statement's code only (no comments)
+  let head = -1; // where the statement's code starts (-1: not yet), to test how it begins
+  let headText: string | null = null; // its first 80 characters, once there are 80
+  const beginning = () => {
+    if (headText !== null) return headText;
+    const t = code.slice(head, head + 80);
+    if (t.length === 80) headText = t;
+    return t;
+  };
   const push = () => {
-    if (code.trim()) out.push(current.trim());
+    if (head >= 0) out.push(current.trim());
     else if (current.trim() && out.length === 0) {
       /* comments only so far: keep them for the next statement */ return;
     }
     current = "";
     code = "";
+    head = -1;
+    headText = null;
   };
   const pieces = scan(src);
   for (let p = 0; p < pieces.length; p++) {
     const piece = pieces[p];
     if (piece.kind !== "code") {
       current += piece.text;
-      if (piece.kind === "string") code += piece.text;
+      if (piece.kind === "string") {
+        if (head < 0) head = code.length;
+        code += piece.text;
+      }
       continue;
     }
     const text = piece.text;
     for (let i = 0; i < text.length; i++) {
       const c = text[i];
       current += c;
+      if (head < 0 && !WHITESPACE.test(c)) head = code.length;
       code += c;
       if ("([{".includes(c)) depth++;
       else if (")]}".includes(c)) depth--;
       if (depth !== 0) continue;
       if (c === ";") push();
-      else if (c === "}" && BLOCK_STARTERS.test(code.trim())) {
+      else if (c === "}" && BLOCK_STARTERS.test(beginning())) {
         // a block statement ends here unless it continues (else, catch, finally, while of do)
-        const rest = text.slice(i + 1) + pieces.slice(p + 1).map((x) => x.text).join("");
-        const next = rest.replace(/^(\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/, "");
-        if (!/^(else|catch|finally|while)\b|^[).,;?:=&|]/.test(next)) push();
+        if (!CONTINUES.test(nextSignificant(pieces, p, i + 1))) push();
       }
     }
   }
-  if (code.trim()) out.push(current.trim());
+  if (head >= 0) out.push(current.trim());
   return out;
+}
+
+const WHITESPACE = /\s/;
+const CONTINUES = /^(else|catch|finally|while)\b|^[).,;?:=&|]/;
+const SKIP_SPACE = /\s*/y;
+
+/** Up to 16 characters of code after `pieces[p].text[i]`, skipping spaces and comments. */
+function nextSignificant(pieces: Piece[], p: number, i: number): string {
+  for (let q = p; q < pieces.length; q++) {
+    const piece = pieces[q];
+    if (piece.kind === "comment") continue;
+    const from = q === p ? i : 0;
+    if (piece.kind === "string") return piece.text.slice(0, 16);
+    SKIP_SPACE.lastIndex = from;
+    SKIP_SPACE.exec(piece.text);
+    const at = SKIP_SPACE.lastIndex;
+    if (at < piece.text.length) return piece.text.slice(at, at + 16);
+  }
+  return "";
 }
 
 /** Identifiers a piece of code mentions (not property names after `.`), comments/strings excluded. */
@@ -421,7 +483,10 @@ export function identifiersUsed(src: string): Set<string> {
       if (!text.startsWith("`") && !text.startsWith("}")) continue;
       text = subs.join(" ");
     }
-    for (const m of text.matchAll(/(?<![.\w$])(?<!\?\.)[A-Za-z_$][\w$]*/g)) names.add(m[0]);
+    // A name after one "." is a property; after "..." (spread, rest) it is a use.
+    for (const m of text.matchAll(/(?:(?<=\.\.\.)|(?<![.\w$]))[A-Za-z_$][\w$]*/g)) {
+      names.add(m[0]);
+    }
   }
   return names;
 }
@@ -429,7 +494,7 @@ export function identifiersUsed(src: string): Set<string> {
 /** Names bound by a destructuring pattern or a single identifier. */
 function patternNames(pattern: string): string[] {
   // drop default values and property keys (`a: b` binds b), keep identifiers
-  const cleaned = pattern.replace(/=[^,}\]]*/g, "").replace(/[\w$]+\s*:/g, "");
+  const cleaned = pattern.replace(/=[^,}\]]*/g, "").replace(/(?<![\w$])[\w$]+\s*:/g, "");
   return [...cleaned.matchAll(/[A-Za-z_$][\w$]*/g)].map((m) => m[0]);
 }
 
@@ -511,7 +576,12 @@ export function isImportStatement(stmt: string): boolean {
  * ```
  */
 export function parseImport(stmt: string): ImportBinding[] {
-  const code = stripComments(stmt).trim();
+  let code = stripComments(stmt).trim();
+  if (code.length > 4000) {
+    throw new SyntaxError("an import declaration longer than 4000 characters");
+  }
+  // import attributes (`with { type: "json" }`) are not kept: no course import needs them
+  code = code.replace(/\s*\b(with|assert)\s*\{[^{}]*\}\s*;?\s*$/, ";");
   const spec = /from\s*(["'])(.+?)\1\s*;?\s*$/.exec(code) ?? /^import\s*(["'])(.+?)\1/.exec(code);
   if (!spec) throw new SyntaxError(`cannot parse import: ${code.slice(0, 120)}`);
   const specifier = spec[2];

@@ -1,11 +1,11 @@
 /**
  * The autograder: `deno task grade <files or folders> [--out build/grades] [--workers 2]
- * [--reference notebooks] [--timeout 60] [--memory 1536] [--backend wasm]`.
+ * [--reference notebooks] [--timeout 60] [--memory 1536] [--disk 64] [--backend wasm]`.
  *
  * Each submission notebook is matched to a reference notebook by its exercise ids (or its file
- * name), graded in a sandboxed Deno process (see sandbox.ts), and reported per learner as JSON
- * (points per check, the feedback message of each failure, reasons); the class gets a gradebook as
- * CSV and HTML (built with polars). A bad submission is graded with a reason and never stops the
+ * name), graded by two processes, the learner's code jailed apart from the tests (see sandbox.ts),
+ * and reported per learner as JSON (points per check, the feedback message of each failure,
+ * reasons); the class gets a gradebook as CSV and HTML (built with polars). A bad submission is graded with a reason and never stops the
  * batch. Learner id = the file's name stem, or the folder's name for a folder of notebooks.
  *
  * @example
@@ -26,9 +26,17 @@ import {
   findExercises,
   type Notebook,
   parseNotebookText,
+  SUBMISSION_LIMITS,
+  submissionLimitProblem,
 } from "./exercises.ts";
-import { buildGradingProgram, COURSE_ROOT, type PlannedExercise } from "./module.ts";
-import { runSandboxed, type SandboxOptions } from "./sandbox.ts";
+import {
+  buildGradingProgram,
+  COURSE_ROOT,
+  type GradingProgram,
+  type PlannedExercise,
+} from "./module.ts";
+import { runSandboxed, type SandboxOptions, type SandboxRun } from "./sandbox.ts";
+import { csvCell, printable, quote } from "./text.ts";
 
 /** A reference notebook with exercises. */
 export interface Reference {
@@ -66,6 +74,8 @@ export interface FileReport {
   notes: string[];
   exercises: ExerciseReport[];
   seconds: number;
+  /** Where the learner's code ran: the OS jail, or Deno's permission sandbox alone. */
+  sandbox?: "bwrap jail" | "deno permissions only";
 }
 
 /** A learner's report (written as `<out>/<learner>.json`). */
@@ -125,7 +135,7 @@ function rejected(file: string, reason: string, t0: number): FileReport {
     file,
     notebook: null,
     status: "rejected",
-    reason,
+    reason: printable(reason),
     notes: [],
     exercises: [],
     seconds: (performance.now() - t0) / 1000,
@@ -142,7 +152,7 @@ function score(
   const round = (v: number) => Math.round(v * 1e9) / 1e9;
   const rows: CheckReport[] = plan.labels.map((label, i) => {
     const c = checks?.[i];
-    const passed = !!c?.passed && !reason?.startsWith("tampering");
+    const passed = !!c?.passed;
     return {
       label,
       hidden: plan.hidden[i],
@@ -157,6 +167,41 @@ function score(
   return { id: plan.id, title: plan.title, points, max: plan.points, checks: rows, reason };
 }
 
+/** The parsed submission and its reference, or why it cannot be graded. */
+async function readSubmission(
+  file: string,
+  refs: Reference[],
+): Promise<{ sub: Notebook; ref: Reference } | string> {
+  let text: string;
+  try {
+    // a link could point at any file the grader can read (another learner's, /etc/shadow)
+    if ((await Deno.lstat(file)).isSymlink) {
+      return "the file is a symbolic link; a submission must be a regular file";
+    }
+    const size = (await Deno.stat(file)).size;
+    if (size > SUBMISSION_LIMITS.fileBytes) {
+      return `the file has ${size} bytes; a submission may have at most ${SUBMISSION_LIMITS.fileBytes}`;
+    }
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    return `cannot read the file: ${(e as Error).message}`;
+  }
+  let sub: Notebook;
+  try {
+    sub = parseNotebookText(text, basename(file));
+  } catch (e) {
+    return (e as Error).message.slice(0, 500);
+  }
+  const tooBig = submissionLimitProblem(sub, basename(file));
+  if (tooBig) return tooBig;
+  const ref = matchReference(sub, file, refs);
+  if (!ref) {
+    return `no exercise of the course found in ${basename(file)} (expected cells starting ` +
+      `'// EXERCISE nn.k' of one of: ${refs.map((r) => r.name).join(", ")})`;
+  }
+  return { sub, ref };
+}
+
 /**
  * Grades one submission file against its reference, in the sandbox. An exercise that hits the time
  * or memory limit scores zero with that reason, and the exercises after it are rerun without it.
@@ -167,81 +212,49 @@ export async function gradeFile(
   opts: GradeOptions = {},
 ): Promise<FileReport> {
   const t0 = performance.now();
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    return rejected(file, `cannot read the file: ${(e as Error).message}`, t0);
-  }
-  let sub: Notebook;
-  try {
-    sub = parseNotebookText(text, basename(file));
-  } catch (e) {
-    return rejected(file, (e as Error).message, t0);
-  }
-  const ref = matchReference(sub, file, refs);
-  if (!ref) {
-    return rejected(
-      file,
-      `no exercise of the course found in ${basename(file)} (expected cells starting ` +
-        `'// EXERCISE nn.k' of one of: ${refs.map((r) => r.name).join(", ")})`,
-      t0,
-    );
-  }
+  const read = await readSubmission(file, refs);
+  if (typeof read === "string") return rejected(file, read, t0);
+  const { sub, ref } = read;
   const reports = new Map<string, ExerciseReport>();
   const notes = new Set<string>();
+  let jailed: boolean | undefined;
   let remaining = ref.exercises.map((e) => e.id);
   while (remaining.length) {
-    const program = buildGradingProgram({
-      reference: ref.notebook,
-      referenceName: ref.name,
-      submission: sub,
-      only: remaining,
-    });
+    let program: GradingProgram;
+    try {
+      program = buildGradingProgram({
+        reference: ref.notebook,
+        referenceName: ref.name,
+        submission: sub,
+        only: remaining,
+      });
+    } catch (e) {
+      return rejected(file, `cannot read the submission's code: ${quote(String(e), 300)}`, t0);
+    }
     program.notes.forEach((n) => notes.add(n));
     const run = await runSandboxed(program, opts);
-    const tampered = new Map<string, string>();
-    for (const t of run.tampering) tampered.set(t.id, t.what);
-    const seen = new Set<string>();
+    jailed = run.jail.available;
+    if (!jailed) notes.add(`warning: graded without the OS jail (${run.jail.reason})`);
     for (const r of run.results) {
       const plan = program.plan.find((p) => p.id === r.id);
-      if (!plan) continue;
-      if (seen.has(r.id)) tampered.set(r.id, `results for ${r.id} reported twice`);
-      seen.add(r.id);
-      if (r.tampering?.length) tampered.set(r.id, r.tampering.join("; "));
-      const assertTamper = [r.reason, ...r.checks.map((c) => c.message)].find((m) =>
-        m && /read.only property|not extensible|Cannot (assign|add|redefine|delete)/i.test(m) &&
-        /assert|equal|ok|deepEqual|strict/.test(m)
-      );
-      if (assertTamper) tampered.set(r.id, `tried to modify node:assert (${assertTamper})`);
-      reports.set(r.id, score(plan, r.checks, r.reason));
-    }
-    for (const [id, what] of tampered) {
-      const plan = program.plan.find((p) => p.id === id);
-      if (plan) reports.set(id, score(plan, null, `tampering: ${what}`));
+      if (plan && !reports.has(r.id)) reports.set(r.id, score(plan, r.checks, r.reason));
     }
     const missing = remaining.filter((id) => !reports.has(id));
     if (!missing.length) break;
-    const first = program.plan.find((p) => p.id === missing[0])!;
-    const heapOom = /out of memory|heap limit|Allocation failed/i.test(run.stderrTail);
-    const limitReason = run.killed === "time"
-      ? `time limit exceeded (${
-        ((opts.timeoutMs ?? 60_000) / 1000).toFixed(0)
-      } s) while grading ${first.id}`
-      : run.killed === "memory" || heapOom
-      ? `memory limit exceeded (${opts.memoryMb ?? 1536} MiB${
-        heapOom ? ", JavaScript heap" : ""
-      }) while grading ${first.id}`
-      : `the grading process stopped (exit code ${run.code}) while grading ${first.id}: ${
-        lastError(run.stderrTail)
-      }`;
-    reports.set(first.id, score(first, null, limitReason));
-    // rerun the rest when the run was stopped by a limit or got partway; a crash before any
-    // result would repeat for every exercise
-    if (run.killed || heapOom || run.results.length > 0) remaining = missing.slice(1);
+    const charged = run.lost && missing.includes(run.lost) ? run.lost : missing[0];
+    const plan = program.plan.find((p) => p.id === charged)!;
+    const reason = stopReason(run, opts, charged);
+    reports.set(charged, score(plan, null, reason));
+    // rerun the rest when the run was stopped by a limit, lost its learner or got partway; a
+    // crash of the checker before any result would repeat for every exercise
+    const rest = missing.filter((id) => id !== charged);
+    if (run.killed || run.lost !== undefined || run.results.length > 0) remaining = rest;
     else {
-      for (const id of missing.slice(1)) {
-        reports.set(id, score(program.plan.find((p) => p.id === id)!, null, limitReason));
+      for (const id of rest) {
+        reports.set(
+          id,
+          score(program.plan.find((p) => p.id === id)!, null, reason),
+        );
       }
       break;
     }
@@ -253,7 +266,32 @@ export async function gradeFile(
     notes: [...notes],
     exercises: ref.exercises.map((e) => reports.get(e.id)!),
     seconds: (performance.now() - t0) / 1000,
+    sandbox: jailed === false ? "deno permissions only" : "bwrap jail",
   };
+}
+
+/** Why exercise `id` got no result from a run (limits, a crash), learner text quoted. */
+function stopReason(run: SandboxRun, opts: GradeOptions, id: string): string {
+  const heapOom = /out of memory|heap limit|Allocation failed/i.test(run.stderrTail);
+  if (run.killed === "time") {
+    return `time limit exceeded (${((opts.timeoutMs ?? 60_000) / 1000).toFixed(0)} s) ` +
+      `while grading ${id}`;
+  }
+  if (run.killed === "memory" || heapOom) {
+    return `memory limit exceeded (${opts.memoryMb ?? 1536} MiB${
+      heapOom ? ", JavaScript heap" : ""
+    }) while grading ${id}`;
+  }
+  if (run.killed === "disk") {
+    return `disk limit exceeded (${opts.diskMb ?? 64} MiB written) while grading ${id}`;
+  }
+  if (run.lost !== undefined) {
+    return `the learner's process ended (exit code ${run.learnerCode}) while grading ${id}; ` +
+      `its last error output: ${quote(lastError(run.stderrTail), 300)}`;
+  }
+  return `the grading process stopped (exit code ${run.code}) while grading ${id}: ${
+    quote(lastError(run.checkerStderrTail + "\n" + run.stderrTail), 300)
+  }`;
 }
 
 function lastError(stderr: string): string {
@@ -308,28 +346,52 @@ export async function gradeLearner(
 }
 
 /**
+ * Learner ids made safe and unique: characters other than letters, digits, `_`, `.` and `-`
+ * become `_`, a leading dot gets a `_` before it, and an id equal (ignoring case) to an earlier one
+ * gets `-2`, `-3`... so two learners never share a report file or a gradebook row.
+ *
+ * @example
+ * ```ts
+ * uniqueIds(["a b", "a_b", "Alice", "alice", ".."]); // ["a_b", "a_b-2", "Alice", "alice-2", "_.."]
+ * ```
+ */
+export function uniqueIds(ids: string[]): string[] {
+  const taken = new Set<string>();
+  return ids.map((raw) => {
+    let base = raw.replace(/[^\w.-]/g, "_").slice(0, 100) || "_";
+    if (base.startsWith(".")) base = "_" + base;
+    let id = base;
+    for (let k = 2; taken.has(id.toLowerCase()); k++) id = `${base}-${k}`;
+    taken.add(id.toLowerCase());
+    return id;
+  });
+}
+
+/**
  * Expands command-line paths into learners: a file is a learner (its name stem); a folder's files
- * are learners, and each subfolder is one learner with all the files inside it.
+ * are learners, and each subfolder is one learner with all the files inside it. Ids are made safe
+ * and unique with {@link uniqueIds} (a folder `alice/` and a file `alice.txt` are two learners).
  */
 export function collectLearners(paths: string[]): Map<string, string[]> {
-  const learners = new Map<string, string[]>();
-  const add = (id: string, file: string) => learners.set(id, [...(learners.get(id) ?? []), file]);
+  const found: [string, string[]][] = [];
   for (const p of paths) {
     const info = Deno.statSync(p);
-    if (info.isFile) add(basename(p, extname(p)), resolve(p));
+    if (info.isFile) found.push([basename(p, extname(p)), [resolve(p)]]);
     else {
       for (const e of [...Deno.readDirSync(p)].sort((a, b) => a.name.localeCompare(b.name))) {
         const full = resolve(join(p, e.name));
-        if (e.isFile) add(basename(e.name, extname(e.name)), full);
+        // links are kept as submissions, which gradeFile rejects with the reason
+        if (e.isFile || e.isSymlink) found.push([basename(e.name, extname(e.name)), [full]]);
         else if (e.isDirectory) {
-          for (const f of [...Deno.readDirSync(full)].filter((x) => x.isFile)) {
-            add(e.name, join(full, f.name));
-          }
+          const files = [...Deno.readDirSync(full)].filter((x) => x.isFile || x.isSymlink)
+            .map((x) => x.name);
+          found.push([e.name, files.sort().map((f) => join(full, f))]);
         }
       }
     }
   }
-  return learners;
+  const ids = uniqueIds(found.map(([id]) => id));
+  return new Map(found.map(([, files], i) => [ids[i], files]));
 }
 
 /** Runs `fn` over items with at most `workers` at once, keeping order in the result. */
@@ -357,8 +419,9 @@ export async function pool<T, R>(
 export async function writeGradebook(reports: LearnerReport[], out: string): Promise<string[]> {
   await Deno.mkdir(out, { recursive: true });
   const written: string[] = [];
-  for (const r of reports) {
-    const path = join(out, `${r.learner.replace(/[^\w.-]/g, "_")}.json`);
+  const fileIds = uniqueIds(reports.map((r) => r.learner));
+  for (const [i, r] of reports.entries()) {
+    const path = join(out, `${fileIds[i]}.json`);
     await writeFileAtomic(path, JSON.stringify(r, null, 2) + "\n");
     written.push(path);
   }
@@ -381,13 +444,15 @@ export async function writeGradebook(reports: LearnerReport[], out: string): Pro
     ]);
     row.notes = reasons.join(" | ").replace(/\s+/g, " ").slice(0, 300);
     return row;
-  });
+  }).sort((a, b) => String(a.learner).localeCompare(String(b.learner)));
   const schema = ["learner", ...ids, "points", "max", "notes"];
+  const csv = [schema, ...rows.map((r) => schema.map((c) => r[c] ?? null))]
+    .map((cells) => cells.map((v) => csvCell(v)).join(",")).join("\n") + "\n";
+  const csvPath = join(out, "gradebook.csv");
+  await writeFileAtomic(csvPath, csv);
   const df = pl.DataFrame(
     Object.fromEntries(schema.map((c) => [c, rows.map((r) => r[c] ?? null)])),
-  ).sort("learner");
-  const csvPath = join(out, "gradebook.csv");
-  await writeFileAtomic(csvPath, df.writeCSV().toString());
+  );
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Gradebook</title>
 <style>body{font-family:sans-serif;margin:2em}td,th{padding:3px 10px;border-bottom:1px solid #ddd}</style>
 </head><body><h1>Gradebook</h1>${tableBundle(df)["text/html"]}</body></html>\n`;
@@ -414,7 +479,9 @@ export async function gradeAll(
         learner,
         points: 0,
         max: 0,
-        files: files.map((f) => rejected(f, `grader error: ${(e as Error).message}`, 0)),
+        files: files.map((f) =>
+          rejected(f, `grader error: ${quote(String((e as Error)?.message), 300)}`, 0)
+        ),
       };
     }
     opts.log?.(
@@ -438,6 +505,7 @@ async function main(): Promise<number> {
       reference: { type: "string", default: join(COURSE_ROOT, "notebooks") },
       timeout: { type: "string", default: "60" },
       memory: { type: "string", default: "1536" },
+      disk: { type: "string", default: "64" },
       backend: { type: "string", default: "wasm" },
     },
   });
@@ -453,13 +521,17 @@ async function main(): Promise<number> {
   if (!(timeout > 0)) throw new RangeError(`--timeout must be > 0 seconds; got ${values.timeout}`);
   const memory = Number(values.memory);
   if (!(memory >= 128)) throw new RangeError(`--memory must be >= 128 MiB; got ${values.memory}`);
+  const disk = Number(values.disk);
+  if (!(Number.isInteger(disk) && disk >= 1 && disk <= 4096)) {
+    throw new RangeError(`--disk must be an integer from 1 to 4096 MiB; got ${values.disk}`);
+  }
   if (values.backend !== "wasm" && values.backend !== "cpu") {
     throw new RangeError(`--backend must be wasm or cpu; got ${values.backend}`);
   }
   const refs = loadReferences(values.reference);
   const learners = collectLearners(positionals);
   const backend = values.backend as "wasm" | "cpu";
-  const limits = { workers, timeoutMs: timeout * 1000, memoryMb: memory, backend };
+  const limits = { workers, timeoutMs: timeout * 1000, memoryMb: memory, diskMb: disk, backend };
   for (const problem of await selfCheck(refs, limits)) console.warn(`warning: ${problem}`);
   console.log(`grading ${learners.size} learner(s) with ${workers} worker(s) ...`);
   const t0 = performance.now();

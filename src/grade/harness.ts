@@ -1,23 +1,26 @@
 /**
- * The grading harness: imported first by every grading module, so it evaluates before any learner
- * code. It reads a one-line JSON plan `{nonce, exercises: [{id, checks}]}` from stdin (so learner
- * code cannot learn the nonce from the source, the environment or a file), keeps the original
- * stdout writer, freezes `node:assert/strict`, turns `Deno.exit` (and friends) into a throw, accepts
- * each planned check once, and prints one `@@GRADE <nonce> <json>` line per exercise.
+ * The grading harness: imported first by every checker program (the process that runs the
+ * reference tests, which learner code never shares). It reads a one-line JSON plan
+ * `{nonce, exercises: [{id, checks}], channel: {read, write}}` from stdin, reaches the learner's
+ * exercises through the channel (their functions become plain functions whose calls cross to the
+ * learner's process as data, see wire.ts), runs each planned check once, and prints one
+ * `@@GRADE <nonce> <json>` line per exercise. If the learner's process ends while an exercise is
+ * graded, it prints `@@LOST <nonce> {"id"}` and stops: the grader charges that exercise and reruns
+ * the others.
  *
  * @example
  * ```ts
  * import { grade as __grade } from "../src/grade/harness.ts";
- * await __grade.exercise("01.1", async (check) => {
- *   await check(0, () => assert.equal(1, 1));
+ * await __grade.exercise("01.1", ["add"], async (check, mine) => {
+ *   await check(0, () => assert.equal((mine.add as (a: number, b: number) => number)(1, 2), 3));
  * });
  * __grade.finish();
  * ```
  * @module
  */
-import assert from "node:assert/strict";
-import * as strictNs from "node:assert/strict";
-import process from "node:process";
+import { type Channel, openChannel } from "./channel.ts";
+import { errorText, makePeer, type Peer, PeerLostError } from "./rpc.ts";
+import { fromWire, toWire } from "./wire.ts";
 
 /** The outcome of one check. */
 export interface CheckResult {
@@ -32,16 +35,24 @@ export interface ExerciseResult {
   checks: CheckResult[];
   /** Set when the exercise could not be graded as planned. */
   reason?: string;
-  tampering?: string[];
+}
+
+/** An error the learner's code threw (its text arrives as data). */
+export class LearnerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LearnerError";
+  }
 }
 
 const encoder = new TextEncoder();
-const encode = encoder.encode.bind(encoder);
 const writeSync = Deno.stdout.writeSync.bind(Deno.stdout);
-const stringify = JSON.stringify;
-const same = Object.is;
 
-async function readPlan(): Promise<{ nonce: string; exercises: { id: string; checks: number }[] }> {
+async function readPlan(): Promise<{
+  nonce: string;
+  exercises: { id: string; checks: number }[];
+  channel: { read: string; write: string };
+}> {
   const buf = new Uint8Array(1 << 16);
   let text = "";
   while (!text.includes("\n")) {
@@ -52,124 +63,120 @@ async function readPlan(): Promise<{ nonce: string; exercises: { id: string; che
   return JSON.parse(text.split("\n")[0]);
 }
 
-// started now, awaited after the freezing below, which must happen before any other module runs
-const planPromise = readPlan();
+const plan = await readPlan();
+const planned = new Map(plan.exercises.map((e) => [e.id, e.checks]));
 let finished = false;
 
 function emit(kind: string, payload: unknown) {
-  writeSync(encode("\n@@" + kind + " " + plan.nonce + " " + stringify(payload) + "\n"));
+  writeSync(
+    encoder.encode("\n@@" + kind + " " + plan.nonce + " " + JSON.stringify(payload) + "\n"),
+  );
 }
 
-function freezeDeep(obj: Record<string, unknown>) {
-  for (const key of Object.getOwnPropertyNames(obj)) {
-    const v = obj[key];
-    if ((typeof v === "function" || typeof v === "object") && v !== null) Object.freeze(v);
+// callbacks (functions a test passes to a learner's function) by handle, for one exercise
+const callbacks = new Map<number, (...a: unknown[]) => unknown>();
+let lost = false;
+let peerCache: Peer | undefined;
+let channel: Channel | undefined;
+function peer(): Peer {
+  if (lost) throw new PeerLostError();
+  channel ??= openChannel(plan.channel, "grader");
+  peerCache ??= makePeer(channel, (msg) => {
+    const f = msg.op === "callback" ? callbacks.get(Number(msg.fn)) : undefined;
+    if (!f) return { ok: false, error: "no such callback" };
+    try {
+      const value = f(...(fromWire(msg.args) as unknown[]));
+      if (value instanceof Promise) throw new TypeError("a callback may not be async");
+      return { ok: true, value: toWire(value) };
+    } catch (e) {
+      return { ok: false, error: errorText(e) };
+    }
+  });
+  return peerCache;
+}
+
+function request(msg: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return peer().request(msg);
+  } catch (e) {
+    if (e instanceof PeerLostError || e instanceof Deno.errors.BrokenPipe) {
+      lost = true;
+      throw new PeerLostError();
+    }
+    throw e;
   }
-  Object.freeze(obj);
 }
-freezeDeep(assert as unknown as Record<string, unknown>);
-freezeDeep(strictNs.default as unknown as Record<string, unknown>);
 
-// Built-ins whose methods the assertions and this harness rely on: learner code that replaces one
-// (say Object.is, or Array.prototype.map) could make wrong answers pass, so a change is tampering.
-const INTRINSICS: [string, object][] = [
-  ["Object", Object],
-  ["Object.prototype", Object.prototype],
-  ["Array", Array],
-  ["Array.prototype", Array.prototype],
-  ["Function.prototype", Function.prototype],
-  ["Promise", Promise],
-  ["Promise.prototype", Promise.prototype],
-  ["JSON", JSON],
-  ["Math", Math],
-  ["Number", Number],
-  ["Number.prototype", Number.prototype],
-  ["String.prototype", String.prototype],
-  ["Reflect", Reflect],
-  ["Map.prototype", Map.prototype],
-  ["Set.prototype", Set.prototype],
-  ["Error.prototype", Error.prototype],
-];
-type Snapshot = [string, object, Map<string | symbol, unknown>][];
-const takeSnapshot = (): Snapshot =>
-  INTRINSICS.map(([name, obj]) => [
-    name,
-    obj,
-    new Map(Reflect.ownKeys(obj).map((k) => [k, Reflect.getOwnPropertyDescriptor(obj, k)?.value])),
-  ]);
-// taken when the first exercise starts: after the course modules loaded, before learner code runs
-let snapshot: Snapshot | undefined;
-/** Names of built-ins changed since the first exercise started. */
-function changedIntrinsics(): string[] {
-  const changed: string[] = [];
-  for (const [name, obj, values] of snapshot ?? []) {
-    const keys = Reflect.ownKeys(obj);
-    if (keys.length !== values.size) changed.push(`${name} (properties added or removed)`);
-    for (const [k, v] of values) {
-      if (!same(Reflect.getOwnPropertyDescriptor(obj, k)?.value, v)) {
-        changed.push(`${name}.${String(k)}`);
-      }
+function callLearner(id: string, name: string, args: unknown[]): unknown {
+  const register = (f: unknown) => {
+    const handle = callbacks.size + 1;
+    callbacks.set(handle, f as (...a: unknown[]) => unknown);
+    return handle;
+  };
+  const reply = request({ op: "call", id, name, args: toWire(args, register) });
+  if (reply.ok !== true) throw learnerThrew(String(reply.error ?? "failed"));
+  return fromWire(reply.value);
+}
+
+// Built-in error classes a test may expect (assert.throws(f, RangeError)): rebuilt here, in the
+// checker's own realm, from the name the learner's error text starts with.
+const BUILT_IN_ERRORS: Record<string, new (message: string) => Error> = {
+  Error,
+  RangeError,
+  TypeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** The checker-side error for a learner's thrown "Name: message" text. */
+export function learnerThrew(text: string): Error {
+  const m = /^([A-Za-z]*Error): ([\s\S]*)$/.exec(text);
+  const Ctor = m && Object.hasOwn(BUILT_IN_ERRORS, m[1]) ? BUILT_IN_ERRORS[m[1]] : null;
+  return Ctor ? new Ctor(m![2]) : new LearnerError(text);
+}
+
+/** The names the learner's cell of exercise `id` declares, as local stand-ins. */
+function learnerExports(id: string, names: string[]): Record<string, unknown> {
+  const reply = request({ op: "load", id });
+  if (reply.ok !== true) throw new LearnerError(String(reply.error ?? "the cell did not load"));
+  const kinds = (reply.exports ?? {}) as Record<string, { fn?: boolean; value?: unknown }>;
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    const kind = Object.hasOwn(kinds, name) ? kinds[name] : undefined;
+    if (kind?.fn === true) out[name] = (...args: unknown[]) => callLearner(id, name, args);
+    else if (kind && Object.hasOwn(kind, "value")) out[name] = fromWire(kind.value);
+    else {
+      out[name] = () => {
+        throw new LearnerError(`${name} is not defined in the cell of exercise ${id}`);
+      };
     }
   }
-  return changed;
+  return out;
 }
-
-const denied = (what: string) => () => {
-  throw new Error(`${what} is not allowed while grading`);
-};
-for (
-  const [obj, key, what] of [
-    [Deno, "exit", "Deno.exit"],
-    [globalThis, "close", "close()"],
-    [process, "exit", "process.exit"],
-    [process, "abort", "process.abort"],
-    [process, "reallyExit", "process.reallyExit"],
-  ] as [Record<string, unknown>, string, string][]
-) {
-  try {
-    Object.defineProperty(obj, key, { value: denied(what), writable: false, configurable: false });
-  } catch { /* not present on this runtime */ }
-}
-
-const plan = await planPromise;
-const planned = new Map(plan.exercises.map((e) => [e.id, e.checks]));
-const started = new Set<string>();
 
 function messageOf(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`.slice(0, 2000);
-  try {
-    return `thrown: ${String(e)}`.slice(0, 2000);
-  } catch {
-    return "thrown: (a value that cannot be shown)";
-  }
+  return e instanceof LearnerError ? e.message.slice(0, 2000) : errorText(e);
 }
 
 /** The check runner handed to one exercise's tests. */
 export type Check = (index: number, fn: () => unknown) => Promise<void>;
 
-/** The grading API used by the generated module (kept frozen). */
+/** The grading API used by the generated checker program. */
 export const grade = Object.freeze({
-  /** Runs one exercise's tests; `body` calls `check(i, fn)` for each check in order. */
-  async exercise(id: string, body: (check: Check) => Promise<void>): Promise<void> {
+  /** Runs one exercise's tests against the learner's `names`; `body` calls `check(i, fn)`. */
+  async exercise(
+    id: string,
+    names: string[],
+    body: (check: Check, mine: Record<string, unknown>) => Promise<void>,
+  ): Promise<void> {
     const total = planned.get(id);
-    const tampering: string[] = [];
-    if (finished) {
-      emit("TAMPER", { id, what: `exercise ${id} started after grading finished` });
-      return;
-    }
-    if (total === undefined || started.has(id)) {
-      // only the grader starts planned exercises, once each: anything else is learner code
-      emit("TAMPER", { id, what: `exercise ${id} started twice or not planned` });
-      return;
-    }
-    started.add(id);
-    snapshot ??= takeSnapshot();
+    if (finished || total === undefined) return;
+    callbacks.clear();
     const results: (CheckResult | undefined)[] = [];
     const check: Check = async (index, fn) => {
-      if (!Number.isInteger(index) || index < 0 || index >= total || results[index]) {
-        tampering.push(`check ${index} of ${id} reported twice or out of range`);
-        return;
-      }
+      if (!Number.isInteger(index) || index < 0 || index >= total || results[index]) return;
       try {
         await fn();
         results[index] = { index, passed: true };
@@ -179,26 +186,25 @@ export const grade = Object.freeze({
     };
     let reason: string | undefined;
     try {
-      await body(check);
+      await body(check, learnerExports(id, names));
     } catch (e) {
       reason = messageOf(e);
     }
-    const changed = changedIntrinsics();
-    if (changed.length) tampering.push(`modified built-ins: ${changed.join(", ").slice(0, 300)}`);
-    // plain loops: no prototype method the learner might have replaced
+    if (lost) {
+      emit("LOST", { id });
+      Deno.exit(3);
+    }
     const checks: CheckResult[] = [];
     for (let index = 0; index < total; index++) {
-      checks[index] = results[index] ?? {
-        index,
-        passed: false,
-        message: reason ?? "check did not run",
-      };
+      checks[index] = results[index] ??
+        { index, passed: false, message: reason ?? "check did not run" };
     }
-    emit("GRADE", { id, checks, reason, tampering } satisfies ExerciseResult);
+    emit("GRADE", { id, checks, reason } satisfies ExerciseResult);
   },
-  /** Marks the end of grading; any later exercise or check is reported as tampering. */
+  /** Marks the end of grading. */
   finish() {
     if (!finished) emit("DONE", {});
     finished = true;
+    channel?.close(); // the learner's process sees end-of-file and ends
   },
 });

@@ -1,14 +1,18 @@
 /**
- * Builds the grading program for one (submission, reference notebook) pair.
+ * Builds the two programs that grade one (submission, reference notebook) pair, run in two
+ * processes that share nothing but a data-only channel (see sandbox.ts):
  *
- * Each learner exercise cell becomes its own module `learner_<id>.ts` (the notebook's imports it
- * uses, its own imports, and its code wrapped in an async function returning the names the
- * reference exercise cell declares), imported dynamically by the main module, so a syntax error or
- * a missing import in one exercise fails that exercise only. The main module imports the harness
- * first, then the reference notebook's imports and only the context statements the reference TESTS
- * need (a slice by identifiers: displays, figures and kernels the tests do not use are skipped,
- * which keeps each run short and needs no native addons), then runs each reference TESTS cell
- * (visible + hidden; never the learner's copy) with every top-level `assert` statement as a check.
+ * - the learner program (`learner.ts`, jailed): the notebook's imports and the context statements
+ *   of its non-exercise cells that the learner's cells use (never a reference exercise cell), then
+ *   each learner exercise cell as its own module `learner_<id>.ts` (its code wrapped in an async
+ *   function returning the names the reference cell declares), loaded on request in notebook order,
+ *   so a syntax error or a missing import fails that exercise only. A cell may import only course
+ *   modules under src/ (not src/grade), tfjs and node:assert; a cell with `import(` or
+ *   `import.meta` is refused.
+ * - the checker program (`grade.ts`): the harness first, then the reference notebook's imports and
+ *   the context statements the reference TESTS need (a slice by identifiers), then each reference
+ *   TESTS cell (visible + hidden; never the learner's copy) with every top-level `assert` statement
+ *   as a check, calling the learner's functions through the channel.
  *
  * @example
  * ```ts
@@ -18,8 +22,11 @@
  */
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { learnerModuleProblem } from "./learner_check.ts";
+import { quote } from "./text.ts";
 import {
   cellSource,
+  codeOnly,
   declaredNames,
   type Exercise,
   findExercises,
@@ -28,6 +35,7 @@ import {
   importDeclaration,
   isImportStatement,
   type Notebook,
+  type NotebookCell,
   parseImport,
   splitStatements,
   stripComments,
@@ -37,6 +45,7 @@ import {
 /** The course root (where deno.json lives). */
 export const COURSE_ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const HARNESS = new URL("./harness.ts", import.meta.url).href;
+const HOST = new URL("./learner_host.ts", import.meta.url).href;
 const STAND_IN = new URL("../tools/jupyter_stand_in.ts", import.meta.url).href;
 
 /** One planned exercise: how many checks its tests have. */
@@ -53,8 +62,10 @@ export interface PlannedExercise {
 
 /** The files of a grading program and what the grader needs to read its output. */
 export interface GradingProgram {
-  /** File name -> source; `grade.ts` is the entry point. */
+  /** The checker: file name -> source; `grade.ts` is the entry point. */
   files: Record<string, string>;
+  /** The learner's program: file name -> source; `learner.ts` is the entry point. */
+  learnerFiles: Record<string, string>;
   plan: PlannedExercise[];
   /** Notes about the submission for the report (edited tests, dropped imports...). */
   notes: string[];
@@ -80,14 +91,18 @@ const BARE_IMPORTS = (() => {
   }
 })();
 
-/** Whether a learner may import this specifier (course files, node: builtins, deno.json names). */
+// bare names a learner may import: tfjs only (polars, plotly and the rest are not for exercises)
+const LEARNER_BARE = BARE_IMPORTS.filter((n) => n.startsWith("@tensorflow/"));
+
+/** Whether a learner may import this specifier (course modules under src/, tfjs, node:assert). */
 function learnerImportAllowed(spec: string): string | null {
-  if (spec.startsWith("node:")) return null;
-  if (BARE_IMPORTS.includes(spec)) return null;
+  if (spec === "node:assert" || spec === "node:assert/strict") return null;
+  if (LEARNER_BARE.includes(spec)) return null;
   if (spec.startsWith("./") || spec.startsWith("../")) {
     const path = resolve(join(COURSE_ROOT, "notebooks"), spec);
     if (path.startsWith(join(COURSE_ROOT, "src", "grade"))) return "imports the grader";
     if (!path.startsWith(join(COURSE_ROOT, "src") + "/")) return "is outside src/";
+    if (!/\.(ts|js|mjs)$/.test(path)) return "is not a .ts or .js module";
     try {
       Deno.statSync(path);
       return null;
@@ -95,7 +110,7 @@ function learnerImportAllowed(spec: string): string | null {
       return "does not exist";
     }
   }
-  return "is not a course module, a node: builtin or a deno.json import";
+  return "is not a course module under src/, tfjs or node:assert";
 }
 
 const CHECK_START = /^assert\b/;
@@ -148,7 +163,78 @@ interface ContextStatement {
   values: string[];
   mutable: boolean;
   uses: Set<string>;
+  /** From a reference exercise cell (a reference solution: never given to learner code). */
+  fromExercise: boolean;
 }
+
+/** The reference notebook's imports (all cells) and context statements (all but TESTS cells). */
+function readContext(reference: Notebook, exercises: Exercise[]) {
+  const tests = new Set(exercises.map((e) => e.testsIndex));
+  const exerciseCells = new Set(exercises.map((e) => e.cellIndex));
+  const imports = new Map<string, ImportBinding>();
+  const context: ContextStatement[] = [];
+  reference.cells.forEach((cell, i) => {
+    if (cell.cell_type !== "code") return;
+    for (const stmt of splitStatements(cellSource(cell))) {
+      if (isImportStatement(stmt)) {
+        for (const b of parseImport(stmt)) {
+          imports.set(b.local || b.specifier, { ...b, specifier: absoluteSpecifier(b.specifier) });
+        }
+      } else if (!tests.has(i)) {
+        context.push({
+          code: stmt,
+          declares: declaredNames(stmt),
+          values: declaredNames(stmt, { valuesOnly: true }),
+          mutable: /^(let|var)\b/.test(stripComments(stmt).trim()),
+          uses: identifiersUsed(stmt),
+          fromExercise: exerciseCells.has(i),
+        });
+      }
+    }
+  });
+  return { imports, context };
+}
+
+/** Indices of the context statements `needed` names depend on (a slice by identifiers). */
+function sliceContext(
+  context: ContextStatement[],
+  needed: Set<string>,
+  allowed: (i: number) => boolean,
+): Set<number> {
+  const mutableNames = new Set(context.filter((s) => s.mutable).flatMap((s) => s.declares));
+  const included = new Set<number>();
+  for (let changed = true; changed;) {
+    changed = false;
+    context.forEach((s, i) => {
+      if (included.has(i) || !allowed(i)) return;
+      const declaresNeeded = s.declares.some((n) => needed.has(n));
+      // a statement that updates a needed `let` (a loop filling it) belongs to its value
+      const updatesNeeded = s.declares.length === 0 &&
+        [...s.uses].some((n) => needed.has(n) && mutableNames.has(n));
+      if (declaresNeeded || updatesNeeded) {
+        included.add(i);
+        for (const n of s.uses) needed.add(n);
+        changed = true;
+      }
+    });
+  }
+  return included;
+}
+
+/** Context statements learner code may share: not exercise cells nor anything built on them. */
+function learnerSafeContext(context: ContextStatement[], exerciseNames: Set<string>): Set<number> {
+  const tainted = new Set(exerciseNames);
+  const safe = new Set<number>();
+  context.forEach((s, i) => {
+    if (s.fromExercise || [...s.uses].some((n) => tainted.has(n))) {
+      s.declares.forEach((n) => tainted.add(n));
+    } else safe.add(i);
+  });
+  return safe;
+}
+
+const valueNames = (src: string) =>
+  splitStatements(src).flatMap((s) => declaredNames(s, { valuesOnly: true }));
 
 /**
  * Builds the grading program. `only` restricts it to some exercise ids (used to rerun the rest
@@ -163,86 +249,21 @@ export function buildGradingProgram(opts: {
   const { reference, submission } = opts;
   const exercises = findExercises(reference, opts.referenceName);
   const notes: string[] = [];
-  const exerciseCells = new Set(exercises.flatMap((e) => [e.cellIndex, e.testsIndex]));
-  const exerciseNames = new Set(
-    exercises.flatMap((e) =>
-      splitStatements(e.source).flatMap((s) => declaredNames(s, { valuesOnly: true }))
-    ),
-  );
-
-  // the reference notebook's imports (all cells) and context statements (non-exercise cells,
-  // plus the reference exercise cells, so context that calls an exercise function still works)
-  const imports = new Map<string, ImportBinding>();
-  const context: ContextStatement[] = [];
-  reference.cells.forEach((cell, i) => {
-    if (cell.cell_type !== "code") return;
-    for (const stmt of splitStatements(cellSource(cell))) {
-      if (isImportStatement(stmt)) {
-        for (const b of parseImport(stmt)) {
-          imports.set(b.local || b.specifier, { ...b, specifier: absoluteSpecifier(b.specifier) });
-        }
-      } else if (!exerciseCells.has(i) || exercises.some((e) => e.cellIndex === i)) {
-        const code = stripComments(stmt).trim();
-        context.push({
-          code: stmt,
-          declares: declaredNames(stmt),
-          values: declaredNames(stmt, { valuesOnly: true }),
-          mutable: /^(let|var)\b/.test(code),
-          uses: identifiersUsed(stmt),
-        });
-      }
-    }
-  });
-
+  const exerciseNames = new Set(exercises.flatMap((e) => valueNames(e.source)));
+  const { imports, context } = readContext(reference, exercises);
   const selected = exercises.filter((e) => !opts.only || opts.only.includes(e.id));
-  // names the tests need from the context (the exercise's own names come from the learner)
+  const learnerFiles = learnerProgram(selected, submission, imports, context, exerciseNames, notes);
+
+  // the checker: names the tests need from the context (the exercise's own come from the learner)
   const needed = new Set<string>();
   for (const ex of selected) {
     for (const n of identifiersUsed(ex.tests)) if (!exerciseNames.has(n)) needed.add(n);
   }
-  // context names the learner code uses (helpers of the notebook, or another exercise's
-  // reference solution: exercises are graded independently) are passed to it
-  const contextNames = new Set(context.flatMap((s) => s.values));
-  const learnerContext = new Map<string, string[]>();
-  for (const ex of selected) {
-    const cell = submissionCell(submission, "EXERCISE", ex.id);
-    const src = cell ? cellSource(cell) : "";
-    const stmts = splitStatements(src).filter((s) => !isImportStatement(s));
-    const own = new Set(stmts.flatMap((s) => declaredNames(s)));
-    const uses = [...identifiersUsed(stmts.join("\n"))].filter((n) =>
-      contextNames.has(n) && !own.has(n)
-    );
-    learnerContext.set(ex.id, uses);
-    uses.forEach((n) => needed.add(n));
-  }
-  const mutableNames = new Set(context.filter((s) => s.mutable).flatMap((s) => s.declares));
-  const included = new Set<number>();
-  for (let changed = true; changed;) {
-    changed = false;
-    context.forEach((s, i) => {
-      if (included.has(i)) return;
-      const declaresNeeded = s.declares.some((n) => needed.has(n));
-      // a statement that updates a needed `let` (a loop filling it) belongs to its value
-      const updatesNeeded = s.declares.length === 0 &&
-        [...s.uses].some((n) => needed.has(n) && mutableNames.has(n));
-      if (declaresNeeded || updatesNeeded) {
-        included.add(i);
-        for (const n of s.uses) if (!needed.has(n)) needed.add(n), changed = true;
-        changed = true;
-      }
-    });
-  }
-
-  const id = crypto.randomUUID().slice(0, 8);
-  const gradeName = `__grade_${id}`;
-  const files: Record<string, string> = {};
+  const included = sliceContext(context, needed, () => true);
+  const gradeName = `__grade_${crypto.randomUUID().slice(0, 8)}`;
   const plan: PlannedExercise[] = [];
   const body: string[] = [];
   for (const ex of selected) {
-    const learnerFile = `learner_${ex.id.replace(".", "_")}.ts`;
-    const passed = learnerContext.get(ex.id) ?? [];
-    files[learnerFile] = learnerModule(ex, submission, imports, new Set(passed), notes);
-    const names = splitStatements(ex.source).flatMap((s) => declaredNames(s, { valuesOnly: true }));
     const stmts = testStatements(ex.tests);
     const checks = stmts.filter(isCheck);
     // a check is hidden unless the same statement is among the visible tests
@@ -256,55 +277,116 @@ export function buildGradingProgram(opts: {
       labels: checks.map((s, i) => hidden[i] ? "hidden test" : label(s)),
       hidden,
     });
+    noteEditedTests(ex, submission, notes);
     let k = 0;
     const lines = stmts.map((s) =>
       isCheck(s) ? `await __check(${k++}, async () => {\n${s}\n});` : s
     );
-    const learnerTests = submissionCell(submission, "TESTS", ex.id);
-    const theirs = learnerTests ? normalise(cellSource(learnerTests)) : "";
-    if (
-      learnerTests && theirs !== normalise(visibleTests(ex.tests)) && theirs !== normalise(ex.tests)
-    ) {
-      notes.push(`tests of ${ex.id} were edited in the submission; the reference tests were used`);
-    }
-    // built at module level, where the context names are in scope (the tests may shadow them)
-    const contextVar = `__context_${ex.id.replace(".", "_")}`;
+    const names = valueNames(ex.source);
     body.push(
-      `const ${contextVar} = { ${passed.join(", ")} };\n` +
-        `await ${gradeName}.exercise(${JSON.stringify(ex.id)}, async (__check) => {\n` +
-        `const { ${
-          names.join(", ")
-        } } = await (await import("./${learnerFile}")).__learner(${contextVar});\n` +
+      `await ${gradeName}.exercise(${JSON.stringify(ex.id)}, ${JSON.stringify(names)}, ` +
+        `async (__check, __mine: any) => {\n` +
+        (names.length ? `const { ${names.join(", ")} } = __mine;\n` : "") +
         `${lines.join("\n")}\n});`,
     );
   }
   const usedImports = [...imports.values()].filter((b) => b.local === "" || needed.has(b.local));
-  files["grade.ts"] = [
-    `import { grade as ${gradeName} } from ${JSON.stringify(HARNESS)};`,
+  const files = {
+    "grade.ts": [
+      `import { grade as ${gradeName} } from ${JSON.stringify(HARNESS)};`,
+      `import ${JSON.stringify(STAND_IN)};`,
+      ...usedImports.filter((b) => b.local !== "").map(importDeclaration),
+      ...context.filter((_, i) => included.has(i)).map((s) => s.code),
+      ...body,
+      `${gradeName}.finish();`,
+      "",
+    ].join("\n\n"),
+  };
+  return { files, learnerFiles, plan, notes };
+}
+
+function noteEditedTests(ex: Exercise, submission: Notebook | null, notes: string[]) {
+  const learnerTests = submissionCell(submission, "TESTS", ex.id);
+  const theirs = learnerTests ? normalise(cellSource(learnerTests)) : "";
+  if (
+    learnerTests && theirs !== normalise(visibleTests(ex.tests)) && theirs !== normalise(ex.tests)
+  ) {
+    notes.push(`tests of ${ex.id} were edited in the submission; the reference tests were used`);
+  }
+}
+
+/** The learner program: safe context, then each learner exercise cell as its own module. */
+function learnerProgram(
+  selected: Exercise[],
+  submission: Notebook | null,
+  imports: Map<string, ImportBinding>,
+  context: ContextStatement[],
+  exerciseNames: Set<string>,
+  notes: string[],
+): Record<string, string> {
+  const safe = learnerSafeContext(context, exerciseNames);
+  const contextNames = new Set(context.filter((_, i) => safe.has(i)).flatMap((s) => s.values));
+  const files: Record<string, string> = {};
+  const needed = new Set<string>();
+  const loaders: string[] = [];
+  const earlier = new Set<string>();
+  for (const ex of selected) {
+    const cell = submissionCell(submission, "EXERCISE", ex.id);
+    const stmts = splitStatements(cell ? cellSource(cell) : "").filter((s) =>
+      !isImportStatement(s)
+    );
+    const own = new Set(stmts.flatMap((s) => declaredNames(s)));
+    const uses = [...identifiersUsed(stmts.join("\n"))].filter((n) => !own.has(n));
+    const fromContext = uses.filter((n) => contextNames.has(n));
+    const fromEarlier = uses.filter((n) => earlier.has(n) && !contextNames.has(n));
+    fromContext.forEach((n) => needed.add(n));
+    const file = `learner_${ex.id.replace(".", "_")}.ts`;
+    files[file] = learnerModule(ex, cell, imports, [...fromContext, ...fromEarlier], notes);
+    loaders.push(
+      `{ id: ${JSON.stringify(ex.id)}, load: async () => { const m = await import("./${file}"); ` +
+        `return { run: (__prev: Record<string, unknown>) => ` +
+        `m.__learner({ ...__prev, ${fromContext.join(", ")} }) }; } },`,
+    );
+    valueNames(ex.source).forEach((n) => earlier.add(n));
+  }
+  const included = sliceContext(context, needed, (i) => safe.has(i));
+  const usedImports = [...imports.values()].filter((b) => b.local !== "" && needed.has(b.local))
+    .filter((b) => !learnerImportAllowed(relativeSpecifier(b.specifier)));
+  files["learner.ts"] = [
+    `import { serveLearner } from ${JSON.stringify(HOST)};`,
     `import ${JSON.stringify(STAND_IN)};`,
-    ...usedImports.filter((b) => b.local !== "").map(importDeclaration),
+    ...usedImports.map(importDeclaration),
     ...context.filter((_, i) => included.has(i)).map((s) => s.code),
-    ...body,
-    `${gradeName}.finish();`,
+    `await serveLearner([\n${loaders.join("\n")}\n], Deno.args);`,
     "",
   ].join("\n\n");
-  return { files, plan, notes };
+  return files;
 }
+
+/** The notebook-relative form of an absolute course file URL (for the import allow list). */
+function relativeSpecifier(spec: string): string {
+  const prefix = fileUrl(join(COURSE_ROOT, "notebooks")).replace(/notebooks$/, "");
+  return spec.startsWith(prefix) ? "../" + spec.slice(prefix.length) : spec;
+}
+
+/** Code of a learner cell that may reach the module loader at run time. */
+const DYNAMIC_IMPORT = /\bimport\s*(\(|\.\s*meta\b)/;
 
 /** The module holding one learner exercise, wrapped in `export async function __learner()`. */
 function learnerModule(
   ex: Exercise,
-  submission: Notebook | null,
+  cell: NotebookCell | undefined,
   refImports: Map<string, ImportBinding>,
-  fromContext: Set<string>,
+  fromContext: string[],
   notes: string[],
 ): string {
-  const cell = submissionCell(submission, "EXERCISE", ex.id);
-  const names = splitStatements(ex.source).flatMap((s) => declaredNames(s, { valuesOnly: true }));
+  const names = valueNames(ex.source);
+  const refuse = (why: string) =>
+    `export async function __learner(_: unknown): Promise<Record<string, never>> {\n` +
+    `  throw new Error(${JSON.stringify(why)});\n}\n`;
   if (!cell) {
     notes.push(`exercise ${ex.id} is missing from the submission`);
-    return `export async function __learner(_: unknown): Promise<Record<string, never>> {\n` +
-      `  throw new Error("exercise ${ex.id} is missing from the submission");\n}\n`;
+    return refuse(`exercise ${ex.id} is missing from the submission`);
   }
   const stmts = splitStatements(cellSource(cell));
   const code: string[] = [];
@@ -314,26 +396,53 @@ function learnerModule(
       code.push(s);
       continue;
     }
-    for (const b of parseImport(s)) {
+    let parsed: ImportBinding[];
+    try {
+      parsed = parseImport(s);
+    } catch {
+      notes.push(`exercise ${ex.id}: an import that cannot be read was dropped: ${quote(s, 80)}`);
+      continue;
+    }
+    for (const b of parsed) {
       const why = learnerImportAllowed(b.specifier);
       if (why) {
-        notes.push(`exercise ${ex.id}: import of '${b.specifier}' dropped (it ${why})`);
+        notes.push(`exercise ${ex.id}: import of ${quote(b.specifier, 80)} dropped (it ${why})`);
         continue;
       }
       bindings.set(b.local || b.specifier, { ...b, specifier: absoluteSpecifier(b.specifier) });
     }
   }
+  if (DYNAMIC_IMPORT.test(codeOnly(code.join("\n")))) {
+    const why = `exercise ${ex.id} was not run: import() and import.meta are not allowed in ` +
+      `exercise cells (import course modules with an import declaration)`;
+    notes.push(why);
+    return refuse(why);
+  }
   const used = identifiersUsed(code.join("\n"));
   for (const [local, b] of refImports) {
-    if (!bindings.has(local) && used.has(local) && !fromContext.has(local)) bindings.set(local, b);
+    if (bindings.has(local) || !used.has(local) || fromContext.includes(local)) continue;
+    if (!learnerImportAllowed(relativeSpecifier(b.specifier))) bindings.set(local, b);
   }
-  return [
+  const text = [
     ...[...bindings.values()].map(importDeclaration),
     `export async function __learner(__context: any) {`,
-    `const { ${[...fromContext].join(", ")} } = __context;`,
+    `const { ${fromContext.join(", ")} } = __context;`,
     code.join("\n"),
     `;return { ${names.join(", ")} };`,
     `}`,
     "",
   ].join("\n");
+  const problem = learnerModuleProblem(
+    text,
+    new Set([...bindings.values()].map((b) => b.specifier)),
+  );
+  if (problem) {
+    const why = /^SyntaxError/.test(problem)
+      ? problem
+      : `exercise ${ex.id} was not run: ${problem} (exercise cells may import course modules ` +
+        `with an import declaration, nothing else)`;
+    if (!/^SyntaxError/.test(problem)) notes.push(why);
+    return refuse(why);
+  }
+  return text;
 }

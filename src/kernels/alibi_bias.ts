@@ -15,10 +15,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { requireFinite, requireInteger } from "./checks.ts";
+import { requireAllFinite, requireInteger } from "../util/validate.ts";
 import {
   kernelInput,
   readFloat32,
+  registerCourseGradient,
   registerCourseKernel,
   runFlatProgram,
   writeFloat32,
@@ -100,7 +101,7 @@ export function alibiDistances(
 
 // d bias[h, i, j] / d slope_h = -distance[i, j]: only reachable through the kernel (the public op
 // takes constant slopes), kept so that learned slopes are one line away.
-tf.registerGradient({
+registerCourseGradient({
   kernelName: ALIBI_BIAS_KERNEL,
   gradFunc: (dy, _saved, attrs) => {
     const a = attrs as unknown as AlibiBiasAttrs;
@@ -138,7 +139,7 @@ export function alibiBias(
   if (!(slopes instanceof Float32Array) || slopes.length < 1) {
     throw new RangeError(`slopes must be a Float32Array of length >= 1 (one per head)`);
   }
-  requireFinite("slopes", slopes);
+  requireAllFinite("slopes", slopes);
   requireInteger("queryLen", queryLen, 1);
   requireInteger("keyLen", keyLen, 1);
   const queryOffset = opts.queryOffset ?? 0;

@@ -4,7 +4,8 @@
  *
  * - webgpu: WGSL flash attention (src/kernels/attention_webgpu.ts): workgroup-memory tiles, online
  *   softmax, ALiBi / T5 bias computed in the kernel, log-sum-exp saved for the backward.
- * - wasm and cpu: blockwise attention (src/kernels/attention_cpu.ts): query blocks against the
+ * - wasm and cpu: blockwise attention (src/kernels/attention_cpu.ts, wrapped as tfjs kernels in
+ *   src/kernels/attention_cpu_kernel.ts): query blocks against the
  *   keys they may see through the wasm backend's fast matmul, softmax row by row; the backward
  *   recomputes each block's probabilities exactly as the forward computed them.
  *
@@ -27,24 +28,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { relativePositionBucket } from "../positions/t5.ts";
 import { alibiBias } from "./alibi_bias.ts";
 import { t5Bias } from "./t5_bias.ts";
-import {
-  ArrayMemory,
-  attentionBackwardCpu,
-  type AttentionDims,
-  attentionForwardCpu,
-  queryBlockFor,
-  type WasmBackendInternals,
-  WasmHeapMemory,
-} from "./attention_cpu.ts";
+import { attentionBackwardCpuKernel, attentionForwardCpuKernel } from "./attention_cpu_kernel.ts";
 import {
   attentionBackwardWebGpu,
   attentionForwardWebGpu,
   type AttentionKernelAttrs,
 } from "./attention_webgpu.ts";
-import { kernelInput, readFloat32, registerCourseKernel, writeFloat32 } from "./webgpu_program.ts";
+import { kernelInput, registerCourseGradient, registerCourseKernel } from "./webgpu_program.ts";
 
 /** The positional term of the attention logits (agreed interface). */
 export type AttentionBias =
@@ -149,7 +141,6 @@ export function attention(
   opts: AttentionOptions,
 ): tf.Tensor4D {
   validate(q, k, v, opts);
-  ensureRegistered();
   const b = opts.bias;
   return tf.tidy(() => {
     // The bias input is the slopes (alibi), the table (t5, so that it receives a gradient) or a
@@ -208,249 +199,42 @@ export function attentionReference(
   });
 }
 
-// ---------------------------------------------------------------- wasm / cpu kernels
+// ---------------------------------------------------------------- registration (on import)
 
-/** Per-head bias at each distance 0..Tk-1 (null for none). */
-function biasByDistance(
-  attrs: AttentionKernelAttrs,
-  bias: Float32Array,
-  heads: number,
-  keyLen: number,
-): Float32Array[] | null {
-  if (attrs.mode === "none") return null;
-  const rows = Array.from({ length: heads }, () => new Float32Array(keyLen));
-  if (attrs.mode === "alibi") {
-    for (let h = 0; h < heads; h++) {
-      for (let dist = 0; dist < keyLen; dist++) rows[h][dist] = -bias[h] * dist;
-    }
-    return rows;
-  }
-  const buckets = bucketsByDistance(attrs, keyLen);
-  for (let h = 0; h < heads; h++) {
-    for (let dist = 0; dist < keyLen; dist++) rows[h][dist] = bias[buckets[dist] * heads + h];
-  }
-  return rows;
-}
-
-function bucketsByDistance(attrs: AttentionKernelAttrs, keyLen: number): Int32Array {
-  const opts = {
-    bidirectional: false,
-    numBuckets: attrs.numBuckets,
-    maxDistance: attrs.maxDistance,
-  };
-  const buckets = new Int32Array(keyLen);
-  for (let dist = 0; dist < keyLen; dist++) buckets[dist] = relativePositionBucket(-dist, opts);
-  return buckets;
-}
-
-function isWasm(backend: unknown): backend is WasmBackendInternals {
-  return typeof (backend as { wasm?: unknown })?.wasm === "object";
-}
-
-function dimsOf(q: tf.TensorInfo, k: tf.TensorInfo, scale: number): AttentionDims {
-  const [batch, heads, queryLen, headDim] = q.shape;
-  return { batch, heads, queryLen, keyLen: k.shape[2], headDim, scale };
-}
-
-function forwardCpuKernel(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo[] {
-  const { backend } = args;
-  const attrs = args.attrs as unknown as AttentionKernelAttrs;
-  const [q, k, v, bias] = ["q", "k", "v", "bias"].map((n) => kernelInput(args.inputs, n));
-  const dims = dimsOf(q, k, attrs.scale);
-  const byDistance = biasByDistance(attrs, readFloat32(backend, bias), dims.heads, dims.keyLen);
-  const outShape = [...q.shape];
-  const lseShape = q.shape.slice(0, 3);
-  if (isWasm(backend)) {
-    const wasm = backend as unknown as { makeOutput(s: number[], d: string): tf.TensorInfo };
-    const out = wasm.makeOutput(outShape, "float32");
-    const lse = wasm.makeOutput(lseShape, "float32");
-    const mem = new WasmHeapMemory(backend);
-    try {
-      attentionForwardCpu(mem, dims, {
-        q: mem.offsetOf(q),
-        k: mem.offsetOf(k),
-        v: mem.offsetOf(v),
-        out: mem.offsetOf(out),
-        lse: mem.offsetOf(lse),
-      }, byDistance);
-    } finally {
-      mem.free();
-    }
-    return [out, lse];
-  }
-  const qSize = tf.util.sizeFromShape(q.shape);
-  const kSize = tf.util.sizeFromShape(k.shape);
-  const lseSize = tf.util.sizeFromShape(lseShape);
-  const block = queryBlockFor(dims.queryLen);
-  const mem = new ArrayMemory(
-    2 * qSize + 2 * kSize + lseSize + (block + dims.headDim) * dims.keyLen,
-  );
-  const at = {
-    q: mem.alloc(qSize),
-    k: mem.alloc(kSize),
-    v: mem.alloc(kSize),
-    out: mem.alloc(qSize),
-    lse: mem.alloc(lseSize),
-  };
-  mem.f32(at.q, qSize).set(readFloat32(backend, q));
-  mem.f32(at.k, kSize).set(readFloat32(backend, k));
-  mem.f32(at.v, kSize).set(readFloat32(backend, v));
-  attentionForwardCpu(mem, dims, at, byDistance);
-  return [
-    writeFloat32(backend, mem.f32(at.out, qSize).slice(), outShape),
-    writeFloat32(backend, mem.f32(at.lse, lseSize).slice(), lseShape),
-  ];
-}
-
-function backwardCpuKernel(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo[] {
-  const { backend } = args;
-  const attrs = args.attrs as unknown as AttentionKernelAttrs;
-  const names = ["q", "k", "v", "bias", "out", "lse", "dy"];
-  const [q, k, v, bias, out, lse, dy] = names.map((n) => kernelInput(args.inputs, n));
-  const dims = dimsOf(q, k, attrs.scale);
-  const biasValues = readFloat32(backend, bias);
-  const byDistance = biasByDistance(attrs, biasValues, dims.heads, dims.keyLen);
-  const wantBiasGrad = attrs.mode === "t5";
-  let dBias: Float64Array[] | null;
-  let grads: tf.TensorInfo[];
-  const qSize = tf.util.sizeFromShape(q.shape);
-  const kSize = tf.util.sizeFromShape(k.shape);
-  if (isWasm(backend)) {
-    const wasm = backend as unknown as { makeOutput(s: number[], d: string): tf.TensorInfo };
-    grads = [wasm.makeOutput([...q.shape], "float32"), wasm.makeOutput([...k.shape], "float32")];
-    grads.push(wasm.makeOutput([...v.shape], "float32"));
-    const mem = new WasmHeapMemory(backend);
-    try {
-      const at = {
-        q: mem.offsetOf(q),
-        k: mem.offsetOf(k),
-        v: mem.offsetOf(v),
-        out: mem.offsetOf(out),
-        lse: mem.offsetOf(lse),
-        dy: mem.offsetOf(dy),
-        dq: mem.offsetOf(grads[0]),
-        dk: mem.offsetOf(grads[1]),
-        dv: mem.offsetOf(grads[2]),
-      };
-      mem.f32(at.dk, kSize).fill(0);
-      mem.f32(at.dv, kSize).fill(0);
-      dBias = attentionBackwardCpu(mem, dims, at, byDistance, wantBiasGrad);
-    } finally {
-      mem.free();
-    }
-  } else {
-    const lseSize = tf.util.sizeFromShape(lse.shape);
-    const block = queryBlockFor(dims.queryLen);
-    const d = dims.headDim;
-    const scratch = 3 * d * dims.keyLen + 3 * dims.keyLen * block;
-    const mem = new ArrayMemory(4 * qSize + 5 * kSize + lseSize + scratch);
-    const at = {
-      q: mem.alloc(qSize),
-      k: mem.alloc(kSize),
-      v: mem.alloc(kSize),
-      out: mem.alloc(qSize),
-      lse: mem.alloc(lseSize),
-      dy: mem.alloc(qSize),
-      dq: mem.alloc(qSize),
-      dk: mem.alloc(kSize),
-      dv: mem.alloc(kSize),
-    };
-    for (
-      const [name, info, size] of [
-        ["q", q, qSize],
-        ["k", k, kSize],
-        ["v", v, kSize],
-        ["out", out, qSize],
-        ["lse", lse, lseSize],
-        ["dy", dy, qSize],
-      ] as const
-    ) {
-      mem.f32(at[name], size).set(readFloat32(backend, info));
-    }
-    dBias = attentionBackwardCpu(mem, dims, at, byDistance, wantBiasGrad);
-    grads = [
-      writeFloat32(backend, mem.f32(at.dq, qSize).slice(), [...q.shape]),
-      writeFloat32(backend, mem.f32(at.dk, kSize).slice(), [...k.shape]),
-      writeFloat32(backend, mem.f32(at.dv, kSize).slice(), [...v.shape]),
-    ];
-  }
-  const dBiasValues = new Float32Array(biasValues.length);
-  if (dBias) {
-    // Sum each head's distance gradient into the table rows of the distances' buckets.
-    const buckets = bucketsByDistance(attrs, dims.keyLen);
-    for (let h = 0; h < dims.heads; h++) {
-      const acc = new Float64Array(attrs.numBuckets);
-      for (let dist = 0; dist < dims.keyLen; dist++) acc[buckets[dist]] += dBias[h][dist];
-      for (let bucket = 0; bucket < attrs.numBuckets; bucket++) {
-        dBiasValues[bucket * dims.heads + h] = acc[bucket];
-      }
-    }
-  }
-  grads.push(writeFloat32(backend, dBiasValues, [...bias.shape]));
-  return grads;
-}
-
-// ---------------------------------------------------------------- registration
-
-let registered = false;
-
-/**
- * Registers the forward and backward kernels (webgpu, wasm, cpu) and the gradient. Called by
- * {@link attention}; idempotent.
- *
- * @example
- * ```ts
- * ensureRegistered();
- * ```
- */
-export function ensureRegistered(): void {
-  if (registered) return;
-  registered = true;
-  registerCourseKernel(ATTENTION_KERNEL, {
-    webgpu: ({ inputs, attrs, backend }) =>
-      attentionForwardWebGpu(backend, {
-        q: kernelInput(inputs, "q"),
-        k: kernelInput(inputs, "k"),
-        v: kernelInput(inputs, "v"),
-        bias: kernelInput(inputs, "bias"),
-      }, attrs as unknown as AttentionKernelAttrs),
-    cpu: forwardCpuKernel as tf.KernelFunc,
-  });
-  registerCourseKernel(ATTENTION_GRAD_KERNEL, {
-    webgpu: ({ inputs, attrs, backend }) => {
-      const names = ["q", "k", "v", "bias", "out", "lse", "dy"] as const;
-      const named = Object.fromEntries(names.map((n) => [n, kernelInput(inputs, n)]));
-      return attentionBackwardWebGpu(
-        backend,
-        named as Record<(typeof names)[number], tf.TensorInfo>,
-        attrs as unknown as AttentionKernelAttrs,
-      );
-    },
-    cpu: backwardCpuKernel as tf.KernelFunc,
-  });
-  if (!tf.getGradient(ATTENTION_KERNEL)) {
-    tf.registerGradient({
-      kernelName: ATTENTION_KERNEL,
-      inputsToSave: ["q", "k", "v", "bias"],
-      outputsToSave: [true, true],
-      gradFunc: (dy, saved, attrs) => {
-        const [q, k, v, bias, out, lse] = saved;
-        const dOut = Array.isArray(dy) ? dy[0] : dy;
-        const grads = tf.engine().runKernel(
-          ATTENTION_GRAD_KERNEL,
-          { q, k, v, bias, out, lse, dy: dOut },
-          attrs,
-        ) as tf.Tensor[];
-        return { q: () => grads[0], k: () => grads[1], v: () => grads[2], bias: () => grads[3] };
-      },
-    });
-  }
-}
+registerCourseKernel(ATTENTION_KERNEL, {
+  webgpu: ({ inputs, attrs, backend }) =>
+    attentionForwardWebGpu(backend, {
+      q: kernelInput(inputs, "q"),
+      k: kernelInput(inputs, "k"),
+      v: kernelInput(inputs, "v"),
+      bias: kernelInput(inputs, "bias"),
+    }, attrs as unknown as AttentionKernelAttrs),
+  cpu: attentionForwardCpuKernel,
+});
+registerCourseKernel(ATTENTION_GRAD_KERNEL, {
+  webgpu: ({ inputs, attrs, backend }) => {
+    const names = ["q", "k", "v", "bias", "out", "lse", "dy"] as const;
+    const named = Object.fromEntries(names.map((n) => [n, kernelInput(inputs, n)]));
+    return attentionBackwardWebGpu(
+      backend,
+      named as Record<(typeof names)[number], tf.TensorInfo>,
+      attrs as unknown as AttentionKernelAttrs,
+    );
+  },
+  cpu: attentionBackwardCpuKernel,
+});
+registerCourseGradient({
+  kernelName: ATTENTION_KERNEL,
+  inputsToSave: ["q", "k", "v", "bias"],
+  outputsToSave: [true, true],
+  gradFunc: (dy, saved, attrs) => {
+    const [q, k, v, bias, out, lse] = saved;
+    const dOut = Array.isArray(dy) ? dy[0] : dy;
+    const grads = tf.engine().runKernel(
+      ATTENTION_GRAD_KERNEL,
+      { q, k, v, bias, out, lse, dy: dOut },
+      attrs,
+    ) as tf.Tensor[];
+    return { q: () => grads[0], k: () => grads[1], v: () => grads[2], bias: () => grads[3] };
+  },
+});

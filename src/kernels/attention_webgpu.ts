@@ -7,7 +7,8 @@
  * invocation keeps an online softmax (running max m, running sum l, unnormalised accumulator) in
  * registers. The positional bias is computed inside the loop from the distance q - k: ALiBi as
  * -slope * distance, T5 as one load from a per-head bias-by-distance vector [H, Tk] that a small
- * program fills with the WGSL port of HF's bucket function. Nothing of size N x N exists. The
+ * program fills with the WGSL port of HF's bucket function (`T5_BUCKET_WGSL` of t5_bias.ts, the
+ * one copy of it). Nothing of size N x N exists. The
  * output packs [O | logsumexp] per row; the log-sum-exp is what the backward needs.
  *
  * Backward (FlashAttention-2 style, no atomics): delta = rowsum(dO * O); one program per query
@@ -32,6 +33,7 @@ import {
   type ProgramUniform,
   runFlatProgram,
 } from "./webgpu_program.ts";
+import { T5_BUCKET_WGSL, t5LogRatio } from "./t5_bias.ts";
 
 /** Attributes shared by the forward and backward attention kernels. */
 export interface AttentionKernelAttrs {
@@ -49,23 +51,11 @@ function tileFor(headDim: number): number {
   return Math.max(4, Math.min(32, Math.floor(3072 / headDim)));
 }
 
-// HF `_relative_position_bucket(bidirectional=False)` for a past distance n >= 0, in float32 like
-// torch. `scaled` is capped before the i32 conversion so that huge distances cannot overflow.
-const BUCKET_WGSL = `
-fn t5Bucket(n : i32) -> i32 {
-  let maxExact = uniforms.numBuckets / 2;
-  if (n < maxExact) {
-    return n;
-  }
-  let scaled = log(f32(n) / f32(maxExact)) / uniforms.logRatio * f32(uniforms.numBuckets - maxExact);
-  return min(maxExact + i32(min(scaled, f32(uniforms.numBuckets))), uniforms.numBuckets - 1);
-}
-`;
-
 function bucketUniforms(attrs: AttentionKernelAttrs): ProgramUniform[] {
-  // torch divides a float32 tensor by the Python float log(max_distance / max_exact).
-  const logRatio = Math.fround(Math.log(attrs.maxDistance / Math.floor(attrs.numBuckets / 2)));
-  return [{ type: "int32", data: [attrs.numBuckets] }, { type: "float32", data: [logRatio] }];
+  return [
+    { type: "int32", data: [attrs.numBuckets] },
+    { type: "float32", data: [t5LogRatio(attrs.numBuckets, attrs.maxDistance)] },
+  ];
 }
 
 interface Dims {
@@ -433,11 +423,11 @@ function t5BiasByDistance(
       inputs: ["Table"],
       outputShape: [dims.heads, dims.keyLen],
       uniforms: "numBuckets : i32, logRatio : f32, heads : i32, keyLen : i32,",
-      helpers: BUCKET_WGSL,
+      helpers: T5_BUCKET_WGSL,
       body: `
     let h = index / uniforms.keyLen;
     let dist = index % uniforms.keyLen;
-    setOutputAtIndex(index, Table[t5Bucket(dist) * uniforms.heads + h]);`,
+    setOutputAtIndex(index, Table[t5Bucket(-dist) * uniforms.heads + h]);`,
     },
     [table],
     [
@@ -518,13 +508,45 @@ export function attentionBackwardWebGpu(
   const { q, k, v, out, lse, dy } = inputs;
   const dims = dimsOf(q, k);
   const d = dims.headDim;
-  const rows = dims.bh * dims.queryLen;
-  const delta = runFlatProgram(
+  const delta = rowDelta(backend, out, dy, dims);
+  const bias = biasInput(backend, inputs.bias, dims, attrs);
+  const programInputs = [q, k, v, bias.info, dy, lse, delta];
+  const uniforms = shapeUniforms(dims, attrs.scale);
+  const run = (program: GpuProgram) =>
+    gpu.runWebGPUProgram(program, programInputs, "float32", uniforms);
+  const dqPacked = run(dqProgram(dims, attrs.mode));
+  const dkvPacked = run(dkvProgram(dims, attrs.mode));
+  const dq = { ...dqPacked, shape: [...q.shape] };
+  const dk = sliceColumns(backend, dkvPacked, 0, d, [...k.shape]);
+  const dv = sliceColumns(backend, dkvPacked, d, d, [...v.shape]);
+  disposeInfo(backend, dkvPacked);
+  const dBias = attrs.mode === "t5"
+    ? t5TableGrad(backend, programInputs, uniforms, dims, attrs)
+    : runFlatProgram(backend, {
+      name: "course_attn_zeros",
+      inputs: [],
+      outputShape: [...inputs.bias.shape],
+      body: "setOutputAtIndex(index, 0.0);",
+    }, []);
+  if (bias.temporary) disposeInfo(backend, bias.info);
+  disposeInfo(backend, delta);
+  return [dq, dk, dv, dBias];
+}
+
+/** delta = rowsum(dO * O) per query row [B * H * Tq]. */
+function rowDelta(
+  backend: unknown,
+  out: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  dims: Dims,
+): tf.TensorInfo {
+  const d = dims.headDim;
+  return runFlatProgram(
     backend,
     {
       name: `course_attn_delta_d${d}`,
       inputs: ["O", "Dy"],
-      outputShape: [rows],
+      outputShape: [dims.bh * dims.queryLen],
       uniforms: "headDim : i32,",
       body: `
     var acc = 0.0;
@@ -536,35 +558,28 @@ export function attentionBackwardWebGpu(
     [out, dy],
     [{ type: "int32", data: [d] }],
   );
-  const bias = biasInput(backend, inputs.bias, dims, attrs);
-  const programInputs = [q, k, v, bias.info, dy, lse, delta];
-  const uniforms = shapeUniforms(dims, attrs.scale);
-  const dqPacked = gpu.runWebGPUProgram(
-    dqProgram(dims, attrs.mode),
-    programInputs,
-    "float32",
-    uniforms,
-  );
-  const dkvPacked = gpu.runWebGPUProgram(
-    dkvProgram(dims, attrs.mode),
-    programInputs,
-    "float32",
-    uniforms,
-  );
-  const dq = { ...dqPacked, shape: [...q.shape] };
-  const dk = sliceColumns(backend, dkvPacked, 0, d, [...k.shape]);
-  const dv = sliceColumns(backend, dkvPacked, d, d, [...v.shape]);
-  disposeInfo(backend, dkvPacked);
-  let dBias: tf.TensorInfo;
-  if (attrs.mode === "t5") {
-    const dByDistance = runFlatProgram(
-      backend,
-      {
-        name: `course_attn_dbias_d${d}`,
-        inputs: ["Q", "K", "V", "Bias", "Dy", "Lse", "Delta"],
-        outputShape: [dims.heads, dims.keyLen],
-        uniforms: SHAPE_UNIFORMS + " bh : i32,",
-        body: `
+}
+
+/**
+ * The T5 table's gradient [numBuckets, H]: first per (head, distance), recomputing each
+ * probability from the saved lse, then summed into the table by bucket.
+ */
+function t5TableGrad(
+  backend: unknown,
+  programInputs: tf.TensorInfo[],
+  uniforms: ProgramUniform[],
+  dims: Dims,
+  attrs: AttentionKernelAttrs,
+): tf.TensorInfo {
+  const d = dims.headDim;
+  const dByDistance = runFlatProgram(
+    backend,
+    {
+      name: `course_attn_dbias_d${d}`,
+      inputs: ["Q", "K", "V", "Bias", "Dy", "Lse", "Delta"],
+      outputShape: [dims.heads, dims.keyLen],
+      uniforms: SHAPE_UNIFORMS + " bh : i32,",
+      body: `
     let D = ${d};
     let h = index / uniforms.keyLen;
     let dist = index % uniforms.keyLen;
@@ -586,47 +601,36 @@ export function attentionBackwardWebGpu(
       }
     }
     setOutputAtIndex(index, acc);`,
-      },
-      programInputs,
-      [...uniforms, { type: "int32", data: [dims.bh] }],
-    );
-    const nb = attrs.numBuckets;
-    dBias = runFlatProgram(
-      backend,
-      {
-        name: "course_attn_dtable",
-        inputs: ["DBias"],
-        outputShape: [nb, dims.heads],
-        uniforms: "numBuckets : i32, logRatio : f32, heads : i32, keyLen : i32,",
-        helpers: BUCKET_WGSL,
-        body: `
+    },
+    programInputs,
+    [...uniforms, { type: "int32", data: [dims.bh] }],
+  );
+  const dTable = runFlatProgram(
+    backend,
+    {
+      name: "course_attn_dtable",
+      inputs: ["DBias"],
+      outputShape: [attrs.numBuckets, dims.heads],
+      uniforms: "numBuckets : i32, logRatio : f32, heads : i32, keyLen : i32,",
+      helpers: T5_BUCKET_WGSL,
+      body: `
     let bucket = index / uniforms.heads;
     let h = index % uniforms.heads;
     var acc = 0.0;
     for (var dist = 0; dist < uniforms.keyLen; dist++) {
-      if (t5Bucket(dist) == bucket) {
+      if (t5Bucket(-dist) == bucket) {
         acc += DBias[h * uniforms.keyLen + dist];
       }
     }
     setOutputAtIndex(index, acc);`,
-      },
-      [dByDistance],
-      [
-        ...bucketUniforms(attrs),
-        { type: "int32", data: [dims.heads] },
-        { type: "int32", data: [dims.keyLen] },
-      ],
-    );
-    disposeInfo(backend, dByDistance);
-  } else {
-    dBias = runFlatProgram(backend, {
-      name: "course_attn_zeros",
-      inputs: [],
-      outputShape: [...inputs.bias.shape],
-      body: "setOutputAtIndex(index, 0.0);",
-    }, []);
-  }
-  if (bias.temporary) disposeInfo(backend, bias.info);
-  disposeInfo(backend, delta);
-  return [dq, dk, dv, dBias];
+    },
+    [dByDistance],
+    [
+      ...bucketUniforms(attrs),
+      { type: "int32", data: [dims.heads] },
+      { type: "int32", data: [dims.keyLen] },
+    ],
+  );
+  disposeInfo(backend, dByDistance);
+  return dTable;
 }

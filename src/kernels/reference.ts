@@ -14,14 +14,7 @@
  * @module
  */
 import { relativePositionBucket } from "../positions/t5.ts";
-
-/** Options shared by the rotary reference and kernel. */
-export interface RotaryOptions {
-  /** Multiplies cos and sin (YaRN's temperature); default 1. */
-  attentionScale?: number;
-  /** Absolute position of token 0 (KV-cache decoding); default 0. */
-  positionOffset?: number;
-}
+import type { RotaryOptions } from "./rotary.ts";
 
 /**
  * HF Llama rotary embedding (`rotate_half`): dim i pairs with i + D/2,
@@ -140,34 +133,4 @@ export function t5BiasReference(
     }
   }
   return out;
-}
-
-/**
- * Gradient of {@link t5BiasReference} with respect to the table: scatter-add of dy by bucket,
- * returned as [numBuckets, H] in float64.
- *
- * @example
- * ```ts
- * t5BiasTableGradReference(new Float32Array([1, 1, 1, 1]), 1, 2, 2, 2, 2); // [3, 1]
- * ```
- */
-export function t5BiasTableGradReference(
-  dy: ArrayLike<number>,
-  heads: number,
-  queryLen: number,
-  keyLen: number,
-  numBuckets: number,
-  maxDistance: number,
-  queryOffset = 0,
-): Float64Array {
-  const grad = new Float64Array(numBuckets * heads);
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < queryLen; i++) {
-      for (let j = 0; j < keyLen; j++) {
-        const bucket = t5CausalBucketReference(j - (i + queryOffset), numBuckets, maxDistance);
-        grad[bucket * heads + h] += dy[(h * queryLen + i) * keyLen + j];
-      }
-    }
-  }
-  return grad;
 }

@@ -19,18 +19,24 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { requireFinite, requireInteger } from "./checks.ts";
-import type { RotaryOptions } from "./reference.ts";
+import { requireAllFinite, requireInteger } from "../util/validate.ts";
 import {
   disposeInfo,
   kernelInput,
   readFloat32,
+  registerCourseGradient,
   registerCourseKernel,
   runFlatProgram,
   writeFloat32,
 } from "./webgpu_program.ts";
 
-export type { RotaryOptions } from "./reference.ts";
+/** Options of {@link applyRotary} (and of its test reference, `rotaryReference`). */
+export interface RotaryOptions {
+  /** Multiplies cos and sin (YaRN's temperature); default 1. */
+  attentionScale?: number;
+  /** Absolute position of token 0 (KV-cache decoding); default 0. */
+  positionOffset?: number;
+}
 
 /** tfjs kernel name of the rotary op (inputs `{x}`, attrs {@link RotaryAttrs}). */
 export const ROTARY_KERNEL = "CourseRotary";
@@ -156,7 +162,7 @@ const rotaryCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 registerCourseKernel(ROTARY_KERNEL, { webgpu: rotaryWebGpu, cpu: rotaryCpu });
 
 // The rotation scaled by s is s R(theta); its transpose is s R(-theta): the same kernel, inverted.
-tf.registerGradient({
+registerCourseGradient({
   kernelName: ROTARY_KERNEL,
   gradFunc: (dy, _saved, attrs) => {
     const a = attrs as unknown as RotaryAttrs;
@@ -203,7 +209,7 @@ export function applyRotary(
       `invFreq must be a Float32Array of length D/2 = ${dim / 2}; got length ${invFreq?.length}`,
     );
   }
-  requireFinite("invFreq", invFreq);
+  requireAllFinite("invFreq", invFreq);
   const attentionScale = opts.attentionScale ?? 1;
   if (!Number.isFinite(attentionScale) || attentionScale <= 0) {
     throw new RangeError(`attentionScale must be finite and > 0; got ${attentionScale}`);

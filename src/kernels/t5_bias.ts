@@ -18,12 +18,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { requireInteger } from "./checks.ts";
+import { requireInteger } from "../util/validate.ts";
 import { t5CausalBucketReference } from "./reference.ts";
 import {
   disposeInfo,
   kernelInput,
   readFloat32,
+  registerCourseGradient,
   registerCourseKernel,
   runFlatProgram,
   writeFloat32,
@@ -241,7 +242,7 @@ const t5GradCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 registerCourseKernel(T5_BIAS_KERNEL, { webgpu: t5WebGpu, cpu: t5Cpu });
 registerCourseKernel(T5_BIAS_GRAD_KERNEL, { webgpu: t5GradWebGpu, cpu: t5GradCpu });
 
-tf.registerGradient({
+registerCourseGradient({
   kernelName: T5_BIAS_KERNEL,
   gradFunc: (dy, _saved, attrs) => ({
     table: () =>

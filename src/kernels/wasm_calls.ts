@@ -1,6 +1,8 @@
 /**
- * tfjs-backend-wasm's exported C kernels, bound once and shared by the modules that call them on
- * views of the wasm heap (wasm_fixes.ts, attention_cpu.ts): one place for their signatures.
+ * tfjs-backend-wasm's internals, declared once: the backend's private API the course's wasm
+ * kernels touch ({@link WasmBackend}), tensor views of the wasm heap ({@link registerView},
+ * {@link withViews}) and the exported C kernels, bound once and shared by the modules that call
+ * them (wasm_fixes.ts, attention_cpu.ts, attention_cpu_kernel.ts): one place for their signatures.
  *
  * @example
  * ```ts
@@ -11,9 +13,83 @@
  * @module
  */
 
+import type * as tf from "@tensorflow/tfjs";
+
 /** The one part of the wasm backend needed to bind its C kernels. */
 export interface WasmCwrap {
   wasm: { cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void };
+}
+
+/** The parts of tfjs-backend-wasm 4.22's `BackendWasm` (private API) the course's kernels touch. */
+export interface WasmBackend extends WasmCwrap {
+  wasm: WasmCwrap["wasm"] & {
+    HEAPU8: Uint8Array;
+    _malloc(bytes: number): number;
+    _free(offset: number): void;
+    tfjs: {
+      registerTensor(id: number, size: number, offset: number): void;
+      disposeData(id: number): void;
+    };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object): boolean;
+}
+
+/**
+ * True when `backend` is tfjs-backend-wasm (it has the `wasm` module object).
+ *
+ * @example
+ * ```ts
+ * if (isWasmBackend(backend)) backend.makeOutput([2], "float32");
+ * ```
+ */
+export function isWasmBackend(backend: unknown): backend is WasmBackend {
+  return typeof (backend as { wasm?: unknown })?.wasm === "object";
+}
+
+/**
+ * Registers `size` floats at byte `byteOffset` of the wasm heap as a wasm-side tensor id: a view,
+ * no copy and no JS-side entry. Dispose it with `backend.wasm.tfjs.disposeData(id)`.
+ *
+ * @example
+ * ```ts
+ * const id = registerView(backend, backend.dataIdMap.get(x.dataId).memoryOffset, 16);
+ * ```
+ */
+export function registerView(
+  backend: Pick<WasmBackend, "wasm" | "dataIdNextNumber">,
+  byteOffset: number,
+  size: number,
+): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, byteOffset);
+  return id;
+}
+
+/**
+ * Runs `f` with views registered at the given (byte offset, size) ranges, disposing them after
+ * (even when `f` throws). Fresh ids each call: XNNPACK caches packed weights by operand id.
+ *
+ * @example
+ * ```ts
+ * withViews(backend, [[at, rows * cols]], ([x]) => softmax(x, x, cols, rows));
+ * ```
+ */
+export function withViews(
+  backend: Pick<WasmBackend, "wasm" | "dataIdNextNumber">,
+  ranges: readonly (readonly [number, number])[],
+  f: (ids: number[]) => void,
+): void {
+  const ids: number[] = [];
+  try {
+    for (const [byteOffset, size] of ranges) ids.push(registerView(backend, byteOffset, size));
+    f(ids);
+  } finally {
+    for (const id of ids) backend.wasm.tfjs.disposeData(id);
+  }
 }
 
 /** A bound wasm kernel. */

@@ -269,3 +269,18 @@ export function registerCourseKernel(kernelName: string, impls: CourseKernelImpl
     });
   }
 }
+
+/**
+ * Registers the gradient of a course kernel unless one is registered already (a module evaluated
+ * twice). With {@link registerCourseKernel}, the one registration convention of src/kernels/:
+ * each op file registers its kernels and gradient when it is imported.
+ *
+ * @example
+ * ```ts
+ * registerCourseGradient({ kernelName: "CourseNeg", gradFunc: (dy) => ({ x: () => tf.neg(dy as tf.Tensor) }) });
+ * ```
+ */
+export function registerCourseGradient(config: tf.GradConfig): void {
+  if (tf.getGradient(config.kernelName)) return;
+  tf.registerGradient(config);
+}

@@ -12,6 +12,8 @@
  */
 import { getPreset, type Preset } from "./presets.ts";
 import type { RopeScaling } from "./ops.ts";
+import { ROPE_SCALING_FIELDS } from "../positions/rope.ts";
+import { refuseUnknownFields, requireInteger } from "../util/validate.ts";
 
 /** How positions enter attention. */
 export type PositionalConfig =
@@ -63,18 +65,39 @@ export function modelConfig(
   return cfg;
 }
 
-function positiveInt(name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-    throw new RangeError(`${name} must be an integer >= 1; got ${String(v)}`);
-  }
-}
+/** The fields of each positional mode (anything else is refused, naming it). */
+export const POSITIONAL_FIELDS: { readonly [T in PositionalConfig["type"]]: readonly string[] } = {
+  rope: ["type", "scaling"],
+  alibi: ["type"],
+  t5: ["type", "numBuckets", "maxDistance"],
+};
 
-/** Throws a RangeError/TypeError naming the bad field; returns the config typed otherwise. */
+/** The fields of a {@link ModelConfig}. */
+export const CONFIG_FIELDS: readonly string[] = [
+  ...ARCHITECTURE_FIELDS,
+  "positional",
+  "tiedEmbedding",
+  "normEps",
+];
+
+/**
+ * Throws a RangeError/TypeError naming the bad field; returns the config typed otherwise. Fields
+ * the code does not implement (at the top level, in `positional` or in a RoPE scaling) are
+ * refused by name rather than ignored.
+ *
+ * @example
+ * ```ts
+ * validateConfig(modelConfig("tiny")); // ok
+ * validateConfig({ ...modelConfig("tiny"), positional: { type: "alibi", maxBias: 8 } });
+ * // RangeError: positional has fields this code does not implement: maxBias (known: type)
+ * ```
+ */
 export function validateConfig(cfg: unknown): ModelConfig {
   if (typeof cfg !== "object" || cfg === null) throw new TypeError("config must be an object");
   const c = cfg as ModelConfig;
+  refuseUnknownFields("config", c, CONFIG_FIELDS);
   // ropeBase is a real number > 1, checked below; the other sizes are positive integers.
-  for (const k of ARCHITECTURE_FIELDS) if (k !== "ropeBase") positiveInt(k, c[k]);
+  for (const k of ARCHITECTURE_FIELDS) if (k !== "ropeBase") requireInteger(k, c[k], 1);
   if (c.headDim % 2 !== 0) throw new RangeError(`headDim must be even; got ${c.headDim}`);
   if (!(c.ropeBase > 1)) throw new RangeError(`ropeBase must be > 1; got ${c.ropeBase}`);
   if (typeof c.tiedEmbedding !== "boolean") {
@@ -87,14 +110,28 @@ export function validateConfig(cfg: unknown): ModelConfig {
       `positional.type must be one of ${POSITIONAL_TYPES.join(", ")}; got "${pos?.type}"`,
     );
   }
-  if (c.positional.type === "rope" && typeof c.positional.scaling?.type !== "string") {
-    throw new TypeError("positional.scaling must be a RopeScaling object for rope");
-  }
+  refuseUnknownFields("positional", c.positional, POSITIONAL_FIELDS[c.positional.type]);
+  if (c.positional.type === "rope") validateScaling(c.positional.scaling);
   if (c.positional.type === "t5") {
-    positiveInt("positional.numBuckets", c.positional.numBuckets);
-    positiveInt("positional.maxDistance", c.positional.maxDistance);
+    requireInteger("positional.numBuckets", c.positional.numBuckets, 1);
+    requireInteger("positional.maxDistance", c.positional.maxDistance, 1);
   }
   return c;
+}
+
+function validateScaling(scaling: RopeScaling | undefined): void {
+  const type = scaling?.type as keyof typeof ROPE_SCALING_FIELDS;
+  if (typeof type !== "string") {
+    throw new TypeError("positional.scaling must be a RopeScaling object for rope");
+  }
+  if (!Object.hasOwn(ROPE_SCALING_FIELDS, type)) {
+    throw new RangeError(
+      `positional.scaling.type must be one of ${
+        Object.keys(ROPE_SCALING_FIELDS).join(", ")
+      }; got "${type}"`,
+    );
+  }
+  refuseUnknownFields(`positional.scaling (${type})`, scaling!, ROPE_SCALING_FIELDS[type]);
 }
 
 /** Parameter names and shapes of a config, in a fixed order (checkpoints use this order). */

@@ -44,8 +44,6 @@ export function initWeights(cfg: ModelConfig, seed: number): Weights {
 
 /** Options of one forward pass. */
 export interface ForwardOptions {
-  /** Absolute position of the first token (RoPE; the biases are relative). */
-  positionOffset?: number;
   /**
    * Called once per layer with the queries and keys [B, H, T, headDim] its attention reads:
    * before the rotation and as the attention sees them (equal when the model has no RoPE). The
@@ -167,7 +165,7 @@ export class Decoder {
     return tf.tidy(() => {
       const oneHot = tf.oneHot(tokens.reshape([b * t]).toInt(), cfg.vocabSize).toFloat();
       let x = tf.matMul(oneHot, this.#p("embed.weight")) as tf.Tensor2D; // [B*T, d]
-      const rope = this.#rope(t + (opts.positionOffset ?? 0));
+      const rope = this.#rope(t);
       const bias = this.#bias();
       const heads = (m: tf.Tensor2D) =>
         m.reshape([b, t, h, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
@@ -179,7 +177,7 @@ export class Decoder {
         const v = heads(tf.matMul(a, this.#p(p + "attn.wv")));
         let q = q0, k = k0;
         if (rope) {
-          const o = { attentionScale: rope.attentionScale, positionOffset: opts.positionOffset };
+          const o = { attentionScale: rope.attentionScale };
           q = applyRotary(q, rope.invFreq, o);
           k = applyRotary(k, rope.invFreq, o);
         }

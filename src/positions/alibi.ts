@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { requireGreater, requireInteger } from "./validate.ts";
+import { requireGreater, requireInteger } from "../util/validate.ts";
 
 // For n a power of two: the geometric sequence that starts at 2^(-8/n) with that same ratio.
 function powerOfTwoSlopes(n: number): number[] {

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { requireGreater, requireInteger } from "./validate.ts";
+import { refuseUnknownFields, requireGreater, requireInteger } from "../util/validate.ts";
 
 /** How the inverse frequencies are scaled; `factor` is the context extension ratio s. */
 export type RopeScaling =
@@ -231,8 +231,27 @@ export const ROPE_SCALINGS: { readonly [T in RopeScalingType]: RopeScalingFuncti
 };
 
 /**
+ * The fields each scaling type implements. A scaling carrying any other field (HF's
+ * `attention_factor`, `mscale`, `truncate`, ...) is refused by {@link ropeInvFreq}: running it
+ * with this code's defaults would silently compute something other than what it asks for.
+ *
+ * @example
+ * ```ts
+ * ROPE_SCALING_FIELDS.yarn; // ["type", "factor", "originalMaxPositions", "betaFast", "betaSlow"]
+ * ```
+ */
+export const ROPE_SCALING_FIELDS: { readonly [T in RopeScalingType]: readonly string[] } = {
+  default: ["type"],
+  linear: ["type", "factor"],
+  ntk: ["type", "factor"],
+  dynamic: ["type", "factor", "originalMaxPositions"],
+  yarn: ["type", "factor", "originalMaxPositions", "betaFast", "betaSlow"],
+};
+
+/**
  * Inverse frequencies (float32, length headDim / 2) and attention scale for a scaling.
- * `seqLen` is the current sequence length; only `dynamic` reads it (and requires it).
+ * `seqLen` is the current sequence length; only `dynamic` reads it (and requires it). Fields
+ * outside {@link ROPE_SCALING_FIELDS} are refused, naming them.
  *
  * @example
  * ```ts
@@ -257,6 +276,7 @@ export function ropeInvFreq(
       `scaling.type must be one of ${Object.keys(ROPE_SCALINGS).join(", ")}; got "${scaling.type}"`,
     );
   }
+  refuseUnknownFields(`scaling (${scaling.type})`, scaling, ROPE_SCALING_FIELDS[scaling.type]);
   return compute(headDim, base, scaling as never, seqLen);
 }
 

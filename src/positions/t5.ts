@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { requireFinite, requireInteger } from "./validate.ts";
+import { requireFinite, requireInteger } from "../util/validate.ts";
 
 /** Bucket options; `bidirectional: false` is the causal (decoder) variant. */
 export interface BucketOptions {

@@ -157,7 +157,12 @@ export async function assembleTables(
     records.push(latency);
     for (const r of latency.rows) {
       const option = /option=([^;]+)/.exec(r.setting)![1];
-      add(option, 0, [{ ...r, setting: r.setting.replace(/;option=[^;]+/, "") }]);
+      // The value is the rounds' geometric mean, recomputed here so that records made by code that
+      // stored another average agree with the paired statistics (src/eval/paired.ts).
+      const value = r.samples?.length
+        ? Math.exp(r.samples.reduce((t, x) => t + Math.log(x), 0) / r.samples.length)
+        : r.value;
+      add(option, 0, [{ ...r, value, setting: r.setting.replace(/;option=[^;]+/, "") }]);
     }
   }
   const complete = missing.length === 0;

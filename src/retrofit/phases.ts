@@ -32,7 +32,7 @@ import { train } from "../train/trainer.ts";
 import { exists, readJson, writeJson } from "../util/files.ts";
 import { fmtTime } from "../util/time.ts";
 import { MITIGATIONS, type MitigationVariantId } from "./mitigations.ts";
-import { convert, type RetrofitId } from "./registry.ts";
+import { convert, type OptionId } from "./registry.ts";
 import {
   machineInfo,
   type RetrofitWorkspace,
@@ -132,25 +132,43 @@ function evaluate(ctx: PhaseContext, model: Decoder, depth: EvalDepth, what: str
   return rows;
 }
 
+/**
+ * True when the record at `path` exists and was made with this plan; a record made with another
+ * evaluation plan would mix two experiments, so it is refused (records that predate storing the
+ * plan are accepted).
+ */
+async function done(ctx: PhaseContext, path: string): Promise<boolean> {
+  const rec = await ctx.ws.read(path);
+  if (!rec) return false;
+  const plan = rec.meta?.plan;
+  if (plan !== undefined && JSON.stringify(plan) !== JSON.stringify(ctx.plan)) {
+    throw new RangeError(
+      `${path} was made with another evaluation plan; use another --out or move the records away`,
+    );
+  }
+  return true;
+}
+
 /** Phase 1: the unconverted base model at every length (option `base`, step 0). */
 export async function evaluateBasePhase(ctx: PhaseContext): Promise<void> {
   const path = ctx.ws.basePath();
-  if (await ctx.ws.has(path)) return;
+  if (await done(ctx, path)) return;
   const t0 = performance.now();
   const model = Decoder.fromWeights(ctx.base.config, ctx.base.weights);
   const rows = [...evaluate(ctx, model, "full", "base"), newParamsRow(0)];
   model.dispose();
   const seconds = (performance.now() - t0) / 1000;
-  await ctx.ws.write(path, record(ctx, "base", "base", 0, stamp(ctx, rows, 0), seconds));
+  const meta = { plan: ctx.plan };
+  await ctx.ws.write(path, record(ctx, "base", "base", 0, stamp(ctx, rows, 0), seconds, meta));
 }
 
 /**
  * Phase 2: a conversion before any training (once per option: it does not depend on the seed).
  * `rope` converts to the base model itself, so its step 0 is the base record's rows.
  */
-export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Promise<void> {
+export async function evaluateStep0Phase(ctx: PhaseContext, id: OptionId): Promise<void> {
   const path = ctx.ws.step0Path(id);
-  if (await ctx.ws.has(path)) return;
+  if (await done(ctx, path)) return;
   const t0 = performance.now();
   const conv = convert(id, ctx.base.config, ctx.base.weights, { targetLength: ctx.targetLength });
   let rows: StoredRow[];
@@ -164,7 +182,7 @@ export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Pro
   }
   rows.push(...stamp(ctx, [newParamsRow(conv.newParams)], 0));
   const seconds = (performance.now() - t0) / 1000;
-  await ctx.ws.write(path, record(ctx, "step0", id, 0, rows, seconds));
+  await ctx.ws.write(path, record(ctx, "step0", id, 0, rows, seconds, { plan: ctx.plan }));
 }
 
 /**
@@ -175,13 +193,13 @@ export async function evaluateStep0Phase(ctx: PhaseContext, id: RetrofitId): Pro
  */
 export async function fineTunePhase(
   ctx: PhaseContext,
-  id: RetrofitId,
+  id: OptionId,
   seed: number,
   variant?: MitigationVariantId,
 ): Promise<void> {
   const label = variant ? `${id}+${variant}` : id;
   const chunkPath = ctx.ws.chunkPath(label, seed);
-  if (await ctx.ws.has(chunkPath)) return;
+  if (await done(ctx, chunkPath)) return;
   // A variant is compared with its control at the final budget only.
   const b = variant ? { ...ctx.budget, evalAt: [ctx.budget.steps] } : ctx.budget;
   validateBudget(b);
@@ -264,9 +282,10 @@ export async function fineTunePhase(
  * Phase 4: forward latency at the target length of every option against the base model,
  * interleaved (base, o1, o2, ... per round) for `plan.latencyRepeats` rounds in one process, on
  * re-converted models (the compute of a fine-tuned model is the same as its conversion's; the T5
- * table's values do not change the work). One sample per round: that round's ratio.
+ * table's values do not change the work). One sample per round: that round's ratio; the value is
+ * their geometric mean.
  */
-export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]): Promise<void> {
+export async function latencyPhase(ctx: PhaseContext, ids: readonly OptionId[]): Promise<void> {
   const path = ctx.ws.latencyPath();
   if (await ctx.ws.has(path)) return;
   const t0 = performance.now();
@@ -282,7 +301,7 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]
   const rows: StoredRow[] = ids.map((id, i) => ({
     metric: "latency_ratio",
     setting: `ctx=${ctx.targetLength};option=${id}`,
-    value: median(r.ratios[i]),
+    value: geometricMean(r.ratios[i]),
     n: r.ratios[i].length,
     samples: r.ratios[i],
     step: 0,
@@ -292,11 +311,12 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly RetrofitId[]
   const seconds = (performance.now() - t0) / 1000;
   const meta = { baseSecondsPerToken: r.baseSecondsPerToken, rounds: ctx.plan.latencyRepeats };
   await ctx.ws.write(path, record(ctx, "latency", "all", 0, rows, seconds, meta));
-  ctx.log(`latency: ${ids.map((id, i) => `${id} ${median(r.ratios[i]).toFixed(3)}`).join(", ")}`);
+  ctx.log(
+    `latency: ${ids.map((id, i) => `${id} ${geometricMean(r.ratios[i]).toFixed(3)}`).join(", ")}`,
+  );
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** The geometric mean (what paired.ts averages latency rounds with). */
+function geometricMean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 }

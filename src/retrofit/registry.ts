@@ -27,12 +27,49 @@ import { alibiSlopes } from "../positions/alibi.ts";
 import { relativePositionBucket } from "../positions/t5.ts";
 import { countParameters, type ModelConfig, type PositionalConfig } from "../model/config.ts";
 import type { Weights } from "../model/decoder.ts";
+import { FULL_SCALE_HEADS, type HeadGeometry, matchedYarnBetas } from "../decision/full_scale.ts";
 
 /** The option ids, in the order tables and figures list them. */
 export const RETROFIT_IDS = ["rope", "pi", "ntk", "yarn", "alibi", "t5"] as const;
 
 /** One option id. */
 export type RetrofitId = typeof RETROFIT_IDS[number];
+
+/**
+ * Every option a results table may hold, in the order tables, figures and tie-breaks list them:
+ * the unconverted `base`, then the registry's options. The one home of that order.
+ */
+export const OPTION_ORDER: readonly string[] = ["base", ...RETROFIT_IDS];
+
+/**
+ * Position of `option` in {@link OPTION_ORDER}; options it does not know (mitigation variants
+ * such as `t5+window`) come after all of them.
+ *
+ * @example
+ * ```ts
+ * optionRank("pi"); // 2
+ * optionRank("t5+window"); // 7
+ * ```
+ */
+export function optionRank(option: string): number {
+  const i = OPTION_ORDER.indexOf(option);
+  return i < 0 ? OPTION_ORDER.length : i;
+}
+
+/**
+ * Ablation ids (issue #13): labelled variants run beside the six options, never in their place,
+ * and never part of the decision (`deno task ablate` writes them to their own results folder).
+ */
+export const ABLATION_IDS = ["pi_s2", "pi_s4", "yarn_matched", "ntk_dynamic"] as const;
+
+/** One ablation id. */
+export type AblationId = typeof ABLATION_IDS[number];
+
+/** Any id `convert` accepts: an option or an ablation. */
+export type OptionId = RetrofitId | AblationId;
+
+/** Every id `convert` accepts, options first. */
+export const ALL_OPTION_IDS: readonly OptionId[] = [...RETROFIT_IDS, ...ABLATION_IDS];
 
 /** Conversion options. */
 export interface ConvertOptions {
@@ -54,13 +91,15 @@ export interface ConvertOptions {
 
 /** What a conversion returns. */
 export interface Conversion {
-  id: RetrofitId;
+  id: OptionId;
   config: ModelConfig;
   weights: Weights;
   /** Learned parameters in the converted model that the base did not have. */
   newParams: number;
   /** Names of the added weight tensors. */
   addedTensors: string[];
+  /** The registry entry's title ("YaRN"). */
+  title: string;
   /** One line each: what the conversion takes out of the model and what it puts in. */
   removes: string;
   adds: string;
@@ -68,7 +107,7 @@ export interface Conversion {
 
 /** One registry entry: the positional config and the weights it adds. */
 export interface RetrofitSpec {
-  id: RetrofitId;
+  id: OptionId;
   title: string;
   removes: string;
   adds: string;
@@ -145,6 +184,76 @@ export const RETROFITS: { readonly [K in RetrofitId]: RetrofitSpec } = {
   },
 };
 
+/** The head geometry of a base config at a factor (what `src/decision/full_scale.ts` reads). */
+export function geometryOf(base: ModelConfig, factor: number): HeadGeometry {
+  return {
+    label: "this model",
+    headDim: base.headDim,
+    numHeads: base.numHeads,
+    ropeBase: base.ropeBase,
+    contextLength: base.contextLength,
+    targetLength: Math.round(base.contextLength * factor),
+  };
+}
+
+/**
+ * The ablations (issue #13), same shape as the options. `pi_s2` / `pi_s4` fix the PI factor
+ * (whatever the target), so the local-resolution cost can be read against s; `yarn_matched`
+ * chooses betas so that the kept / ramped / interpolated split of this head's pairs matches a
+ * LLaMA-class head (d 128, base 10,000) at 4,096 -> 32,768 under HF's defaults; `ntk_dynamic` is
+ * dynamic NTK (the base change recomputed from the sequence length), the zero-training baseline
+ * when evaluated at step 0.
+ */
+export const ABLATIONS: { readonly [K in AblationId]: RetrofitSpec } = {
+  pi_s2: {
+    id: "pi_s2",
+    title: "Position interpolation, s = 2 (ablation)",
+    removes: "nothing",
+    adds: "every rotary frequency divided by 2, whatever the target length",
+    positional: () => ({ type: "rope", scaling: { type: "linear", factor: 2 } }),
+  },
+  pi_s4: {
+    id: "pi_s4",
+    title: "Position interpolation, s = 4 (ablation)",
+    removes: "nothing",
+    adds: "every rotary frequency divided by 4, whatever the target length",
+    positional: () => ({ type: "rope", scaling: { type: "linear", factor: 4 } }),
+  },
+  yarn_matched: {
+    id: "yarn_matched",
+    title: "YaRN, betas matched to the full-scale band split (ablation)",
+    removes: "nothing",
+    adds: "YaRN whose kept / ramped / interpolated pair shares match a d-128 head at 4k -> 32k",
+    positional: (b, factor) => {
+      const { betaFast, betaSlow } = matchedYarnBetas(geometryOf(b, factor), FULL_SCALE_HEADS[0]);
+      return {
+        type: "rope",
+        scaling: {
+          type: "yarn",
+          factor,
+          originalMaxPositions: b.contextLength,
+          betaFast,
+          betaSlow,
+        },
+      };
+    },
+  },
+  ntk_dynamic: {
+    id: "ntk_dynamic",
+    title: "Dynamic NTK (ablation)",
+    removes: "nothing",
+    adds: "NTK base change recomputed from the sequence length (none up to L0)",
+    positional: (b, factor) => ({
+      type: "rope",
+      scaling: { type: "dynamic", factor, originalMaxPositions: b.contextLength },
+    }),
+  },
+};
+
+function specOf(id: OptionId): RetrofitSpec {
+  return (id in RETROFITS ? RETROFITS[id as RetrofitId] : ABLATIONS[id as AblationId]);
+}
+
 /** Name of the T5 bucket table in the weights (HF's `relative_attention_bias`). */
 export const T5_TABLE = "t5.relative_attention_bias";
 
@@ -217,15 +326,15 @@ export function convert(
   baseWeights: Weights,
   opts: ConvertOptions,
 ): Conversion {
-  if (!(RETROFIT_IDS as readonly string[]).includes(id)) {
-    throw new RangeError(`option must be one of ${RETROFIT_IDS.join(", ")}; got "${id}"`);
+  if (!(ALL_OPTION_IDS as readonly string[]).includes(id)) {
+    throw new RangeError(`option must be one of ${ALL_OPTION_IDS.join(", ")}; got "${id}"`);
   }
   if (baseConfig.positional.type !== "rope") {
     throw new RangeError(
       `the base model must use rope positions; got "${baseConfig.positional.type}"`,
     );
   }
-  const spec = RETROFITS[id as RetrofitId];
+  const spec = specOf(id as OptionId);
   const o = resolve(baseConfig, opts);
   const config: ModelConfig = {
     ...baseConfig,
@@ -238,6 +347,7 @@ export function convert(
   const baseCount = countParameters(baseConfig);
   return {
     id: spec.id,
+    title: spec.title,
     config,
     weights,
     newParams: countParameters(config) - baseCount,

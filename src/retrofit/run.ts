@@ -28,6 +28,7 @@ import { loadCheckpoint } from "../model/checkpoint.ts";
 import { getPreset } from "../model/presets.ts";
 import { choiceFlag, listFlag, numberFlag, optionalNumber } from "../util/cli.ts";
 import { gitCommit, isDirty } from "../util/git.ts";
+import { exists } from "../util/files.ts";
 import { fmtTime } from "../util/time.ts";
 import { type AssembleResult, assembleTables } from "./assemble.ts";
 import {
@@ -40,7 +41,7 @@ import {
   validateBudget,
 } from "./phases.ts";
 import { parseVariantLabel } from "./mitigations.ts";
-import { RETROFIT_IDS, type RetrofitId } from "./registry.ts";
+import { ALL_OPTION_IDS, type OptionId, RETROFIT_IDS } from "./registry.ts";
 import { RetrofitWorkspace } from "./workspace.ts";
 
 export type { FinetuneBudget } from "./phases.ts";
@@ -93,7 +94,8 @@ export interface RetrofitRunOptions {
   preset: string;
   /** Base checkpoint (weights of the pretrained RoPE model at L0). */
   base: string;
-  options: readonly RetrofitId[];
+  /** Options (and ablations, `deno task ablate`) to run. */
+  options: readonly OptionId[];
   seeds: readonly number[];
   /** Mitigation variants to run for every seed, as `option+variant` labels. */
   mitigations?: readonly string[];
@@ -115,7 +117,7 @@ export interface RetrofitRunOptions {
  * variants (`option+variant` labels) seed-major, then latency.
  */
 export function taskList(
-  options: readonly RetrofitId[],
+  options: readonly OptionId[],
   seeds: readonly number[],
   mitigations: readonly string[] = [],
 ): Task[] {
@@ -138,13 +140,13 @@ export function taskList(
   ];
 }
 
-async function runTask(ctx: PhaseContext, task: Task, options: readonly RetrofitId[]) {
+async function runTask(ctx: PhaseContext, task: Task, options: readonly OptionId[]) {
   const [kind, id, seed, variant] = task.split(":");
   if (kind === "base") return await evaluateBasePhase(ctx);
-  if (kind === "step0") return await evaluateStep0Phase(ctx, id as RetrofitId);
+  if (kind === "step0") return await evaluateStep0Phase(ctx, id as OptionId);
   if (kind === "chunk") {
     const v = variant ? parseVariantLabel(`${id}+${variant}`).variant : undefined;
-    return await fineTunePhase(ctx, id as RetrofitId, Number(seed), v);
+    return await fineTunePhase(ctx, id as OptionId, Number(seed), v);
   }
   if (kind === "latency") return await latencyPhase(ctx, options);
   throw new RangeError(
@@ -204,7 +206,7 @@ export async function assemble(o: RetrofitRunOptions): Promise<AssembleResult> {
  */
 async function frozenSnapshot(root: string, commit: string): Promise<string> {
   const dir = `${root}/build/frozen/${commit.slice(0, 12)}`;
-  if (!(await Deno.stat(dir).then(() => true, () => false))) {
+  if (!(await exists(dir))) {
     const out = await new Deno.Command("git", {
       args: ["worktree", "add", "--detach", dir, commit],
       cwd: root,
@@ -237,7 +239,10 @@ async function schedule(
   console.log(`${pending.length} tasks pending: ${pending.join(" ")}`);
   const t0 = performance.now();
   let done = 0, failed = 0;
-  const child = async (task: Task) => {
+  // One core per job: the kernel was seen leaving both children on CPU 0 while niced helpers
+  // had CPU 1, so children are pinned to a core each with taskset where it exists.
+  const pin = await hasTaskset();
+  const child = async (task: Task, slot: number) => {
     const started = performance.now();
     const args = [
       "run",
@@ -251,12 +256,10 @@ async function schedule(
       "--task",
       task,
     ];
-    const p = new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    })
+    const [cmd, cmdArgs] = pin
+      ? ["taskset", ["-c", String(slot % navigator.hardwareConcurrency), Deno.execPath(), ...args]]
+      : [Deno.execPath(), args];
+    const p = new Deno.Command(cmd, { args: cmdArgs, cwd: root, stdout: "piped", stderr: "piped" })
       .spawn();
     const tail: string[] = [];
     const pump = async (s: ReadableStream<Uint8Array>) => {
@@ -286,16 +289,29 @@ async function schedule(
   const queue = [...work];
   // The base and step-0 evaluations go first; chunks need nothing from them, so they can overlap.
   await Promise.all(
-    Array.from({ length: jobs }, async () => {
-      while (queue.length) await child(queue.shift()!);
+    Array.from({ length: jobs }, async (_, slot) => {
+      while (queue.length) await child(queue.shift()!, slot);
     }),
   );
-  if (pending.includes("latency") && failed === 0) await child("latency");
+  if (pending.includes("latency") && failed === 0) await child("latency", 0);
   const r = await assemble(o);
   console.log(
     `${r.complete ? "complete" : `partial (missing ${r.missing.join(", ")})`}: ${r.metricsPath}`,
   );
   if (failed) throw new Error(`${failed} task(s) failed; rerun the same command to resume`);
+}
+
+async function hasTaskset(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("taskset", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
 }
 
 function lines(): TransformStream<string, string> {
@@ -332,7 +348,7 @@ async function landRecords(o: RetrofitRunOptions, task: Task): Promise<void> {
     await new Deno.Command("git", { args, stdout: "piped", stderr: "piped" }).output();
   for (let attempt = 0; attempt < 5; attempt++) {
     const existing: string[] = [];
-    for (const p of paths) if (await Deno.stat(p).then(() => true, () => false)) existing.push(p);
+    for (const p of paths) if (await exists(p)) existing.push(p);
     const add = await git(["add", "--", ...existing]);
     const commit = await git([
       "commit",
@@ -391,7 +407,7 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
   const options = listFlag(
     "options",
     values.options!,
-    (s) => choiceFlag("options", s, RETROFIT_IDS),
+    (s) => choiceFlag("options", s, ALL_OPTION_IDS),
   );
   const seeds = listFlag(
     "seeds",

@@ -10,6 +10,7 @@
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PYTHON } from "./setup.ts";
+import { numberFlag } from "../util/cli.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const RUNNER = join(ROOT, "src/tools/nbrun.py");
@@ -95,9 +96,31 @@ function indexHtml(results: NotebookResult[]): string {
 ${rows}</table></body></html>`;
 }
 
-async function main(): Promise<number> {
+/** The course command's options, parsed from its command line. */
+export interface CourseArgs {
+  /** Notebook name prefixes to run (empty: all). */
+  only: string[];
+  /** Explicit notebook paths (resolved), overriding `only`. */
+  notebooks: string[];
+  preset?: string;
+  /** Per-notebook limit in seconds (> 0). */
+  timeout: number;
+  out: string;
+  inplace: boolean;
+}
+
+/**
+ * Parses the course command line (`--only`, `--notebook`, `--preset`, `--timeout`, `--out`,
+ * `--inplace`); a bad value throws a RangeError naming the flag.
+ *
+ * @example
+ * ```ts
+ * parseCourseArgs(["--only", "01,02", "--timeout", "60"]).only; // ["01", "02"]
+ * ```
+ */
+export function parseCourseArgs(argv: string[]): CourseArgs {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: argv,
     options: {
       only: { type: "string", default: "" },
       notebook: { type: "string", multiple: true, default: [] },
@@ -107,12 +130,22 @@ async function main(): Promise<number> {
       inplace: { type: "boolean", default: false },
     },
   });
-  const timeout = Number(values.timeout);
-  if (!(timeout > 0)) throw new RangeError(`--timeout must be > 0 seconds; got ${values.timeout}`);
-  const only = values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : [];
-  const notebooks = values.notebook.length
-    ? values.notebook.map((p) => resolve(p))
-    : listNotebooks(join(ROOT, "notebooks"), only);
+  return {
+    only: values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : [],
+    notebooks: values.notebook.map((p) => resolve(p)),
+    preset: values.preset,
+    timeout: numberFlag("timeout", values.timeout, { greaterThan: 0 }),
+    out: values.out,
+    inplace: values.inplace,
+  };
+}
+
+async function main(): Promise<number> {
+  const values = parseCourseArgs(Deno.args);
+  const timeout = values.timeout;
+  const notebooks = values.notebooks.length
+    ? values.notebooks
+    : listNotebooks(join(ROOT, "notebooks"), values.only);
   await Deno.mkdir(values.out, { recursive: true });
   await copyMathAssets(values.out);
   const results: NotebookResult[] = [];

@@ -15,6 +15,7 @@ export const DEBIAN_PACKAGES = [
   "python3-nbconvert",
   "chromium",
   "fonts-dejavu-core",
+  "bubblewrap", // the autograder's OS jail for learner code (src/grade/jail.ts)
 ];
 /** Extra packages for `deno task lab`. */
 export const LAB_PACKAGES = ["jupyter-notebook"];

@@ -10,12 +10,15 @@
  * @example
  * ```sh
  * deno task pretrain --preset course --steps 2000 --batch 16 --out assets/checkpoints/course
+ * # a native ALiBi or T5 model (issue #13): same recipe, another positional mode
+ * deno task pretrain --preset course --positional t5 --t5-buckets 32 --t5-max-distance 128 --out build/t5
  * ```
  * @module
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
+import { modelConfig, type PositionalConfig } from "../model/config.ts";
 import { train } from "./trainer.ts";
 import { WORDING_SETS, type WordingSet } from "../data/passkey.ts";
 
@@ -26,6 +29,26 @@ function wordingSet(name: string): WordingSet {
     );
   }
   return name as WordingSet;
+}
+
+/**
+ * The positional mode of `--positional`: `rope` (default scaling), `alibi`, or `t5` with
+ * `numBuckets` / `maxDistance` (T5's own 32 and 128 unless told otherwise).
+ *
+ * @example
+ * ```ts
+ * positionalFlag("t5", 32, 128); // { type: "t5", numBuckets: 32, maxDistance: 128 }
+ * ```
+ */
+export function positionalFlag(
+  name: string,
+  numBuckets = 32,
+  maxDistance = 128,
+): PositionalConfig {
+  if (name === "rope") return { type: "rope", scaling: { type: "default" } };
+  if (name === "alibi") return { type: "alibi" };
+  if (name === "t5") return { type: "t5", numBuckets, maxDistance };
+  throw new RangeError(`--positional must be one of rope, alibi, t5; got "${name}"`);
 }
 
 /** Parses the command line and runs (or resumes) the pretraining. */
@@ -54,6 +77,9 @@ export async function main(argv: string[]): Promise<void> {
       "no-resume": { type: "boolean", default: false },
       backend: { type: "string" },
       workers: { type: "string", default: "auto" },
+      positional: { type: "string", default: "rope" },
+      "t5-buckets": { type: "string", default: "32" },
+      "t5-max-distance": { type: "string", default: "128" },
     },
   });
   const preset = values.preset!;
@@ -70,8 +96,14 @@ export async function main(argv: string[]): Promise<void> {
   );
   console.log(`backend ${choice.backend} (${choice.reason})`);
   const steps = num("steps", values.steps!);
+  const positional = positionalFlag(
+    values.positional!,
+    num("t5-buckets", values["t5-buckets"]!),
+    num("t5-max-distance", values["t5-max-distance"]!),
+  );
   const result = await train({
     preset,
+    config: modelConfig(preset, positional),
     steps,
     batch: num("batch", values.batch!),
     lr: num("lr", values.lr!),

@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import { requireGreater, requireInRange, requireInteger } from "../util/validate.ts";
 
 /** Schedule parameters. */
 export interface ScheduleOptions {
@@ -20,20 +21,12 @@ export interface ScheduleOptions {
 
 /** Learning rate for 0-based `step`. Steps past `totalSteps` stay at the floor. */
 export function learningRate(step: number, o: ScheduleOptions): number {
-  if (!(o.peak > 0)) throw new RangeError(`peak must be > 0; got ${o.peak}`);
-  if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) {
-    throw new RangeError(`warmupSteps must be an integer >= 0; got ${o.warmupSteps}`);
-  }
-  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) {
-    throw new RangeError(`totalSteps must be an integer >= 1; got ${o.totalSteps}`);
-  }
-  if (!Number.isInteger(step) || step < 0) {
-    throw new RangeError(`step must be an integer >= 0; got ${step}`);
-  }
+  requireGreater("peak", o.peak, 0);
+  requireInteger("warmupSteps", o.warmupSteps, 0);
+  requireInteger("totalSteps", o.totalSteps, 1);
+  requireInteger("step", step, 0);
   const minRatio = o.minRatio ?? 0.1;
-  if (!(minRatio >= 0 && minRatio <= 1)) {
-    throw new RangeError(`minRatio must be in [0, 1]; got ${minRatio}`);
-  }
+  requireInRange("minRatio", minRatio, 0, 1);
   if (step < o.warmupSteps) return (o.peak * (step + 1)) / o.warmupSteps;
   const decaySteps = Math.max(1, o.totalSteps - o.warmupSteps);
   const progress = Math.min(1, (step - o.warmupSteps) / decaySteps);

@@ -13,6 +13,8 @@
 /** Limits of a numeric flag. */
 export interface NumberLimits {
   min?: number;
+  /** Exclusive lower bound (e.g. 0 for "a positive number"). */
+  greaterThan?: number;
   max?: number;
   integer?: boolean;
 }
@@ -20,13 +22,14 @@ export interface NumberLimits {
 /** Parses `--name value` as a number within `limits`; throws RangeError naming the flag. */
 export function numberFlag(name: string, value: string, limits: NumberLimits = {}): number {
   const x = Number(value);
-  const { min = -Infinity, max = Infinity, integer = false } = limits;
+  const { min = -Infinity, max = Infinity, greaterThan = -Infinity, integer = false } = limits;
   const ok = value.trim() !== "" && Number.isFinite(x) && x >= min && x <= max &&
-    (!integer || Number.isInteger(x));
+    x > greaterThan && (!integer || Number.isInteger(x));
   if (!ok) {
     const range = [
       integer ? "an integer" : "a number",
       Number.isFinite(min) ? `>= ${min}` : "",
+      Number.isFinite(greaterThan) ? `> ${greaterThan}` : "",
       Number.isFinite(max) ? `<= ${max}` : "",
     ].filter((s) => s).join(" ");
     throw new RangeError(`--${name} must be ${range}; got "${value}"`);
