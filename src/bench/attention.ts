@@ -29,9 +29,11 @@ import { attention, type AttentionBias, attentionReference } from "../kernels/at
 import { uninstallWasmFixes } from "../kernels/wasm_fixes.ts";
 import { alibiSlopes } from "../positions/alibi.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { startAttentionThreads, stopAttentionThreads } from "../kernels/attention_threads.ts";
+import { adapterText, checkedAdapter, loadAverage, loadNote, machine } from "./env_util.ts";
 
 /** Attention implementations compared. */
-export type AttentionImpl = "fused" | "composite" | "composite-stock";
+export type AttentionImpl = "fused" | "fused-2core" | "composite" | "composite-stock";
 /** Positional modes of the op. */
 export type AttentionMode = AttentionBias["kind"];
 
@@ -60,6 +62,12 @@ export interface AttentionRow {
   peakRssMiB: number;
   wasmHeapMiB: number;
   error: string;
+  /** CPU model, load average before/after the measurement, adapter, and a contamination note. */
+  cpu?: string;
+  loadBefore?: number;
+  loadAfter?: number;
+  adapter?: string;
+  note?: string;
 }
 
 const T5 = { numBuckets: 32, maxDistance: 128 };
@@ -106,6 +114,12 @@ export async function measureAttention(c: AttentionCase): Promise<AttentionRow> 
     error: "",
   };
   await initBackend({ backend: c.backend });
+  if (c.impl === "fused-2core") {
+    if (c.backend !== "wasm") {
+      throw new RangeError(`fused-2core needs backend wasm; got ${c.backend}`);
+    }
+    await startAttentionThreads(1, 0); // one helper thread: the query blocks over both cores
+  }
   if (c.impl === "composite-stock") {
     if (c.backend !== "wasm") {
       throw new RangeError(`composite-stock needs backend wasm; got ${c.backend}`);
@@ -122,7 +136,7 @@ export async function measureAttention(c: AttentionCase): Promise<AttentionRow> 
     : c.mode === "t5"
     ? { kind: "t5", table, ...T5 }
     : { kind: "none" };
-  const op = c.impl === "fused" ? attention : attentionReference;
+  const op = c.impl.startsWith("fused") ? attention : attentionReference;
   const once = async () => {
     const t0 = performance.now();
     const y = op(q, k, v, { bias, scale: 1 / Math.sqrt(c.d) });
@@ -146,10 +160,27 @@ export async function measureAttention(c: AttentionCase): Promise<AttentionRow> 
   }
   row.peakRssMiB = peakRssMiB();
   row.wasmHeapMiB = wasmHeapMiB(c.backend);
+  stopAttentionThreads();
   return row;
 }
 
-async function measureInChild(c: AttentionCase, timeoutS: number): Promise<AttentionRow> {
+/** {@link measureChild} with the CPU, load average before and after, and a contamination note. */
+async function measureInChild(
+  c: AttentionCase,
+  timeoutS: number,
+  adapter: string,
+): Promise<AttentionRow> {
+  const loadBefore = loadAverage();
+  const row = await measureChild(c, timeoutS);
+  const loadAfter = loadAverage();
+  const note = [
+    c.backend === "webgpu" && adapter.includes("(software)") ? "software adapter" : "",
+    loadNote(loadBefore, loadAfter),
+  ].filter(Boolean).join("; ");
+  return { ...row, cpu: machine().cpu, loadBefore, loadAfter, adapter, note };
+}
+
+async function measureChild(c: AttentionCase, timeoutS: number): Promise<AttentionRow> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(import.meta.url).pathname, "--child", JSON.stringify(c)],
     stdout: "piped",
@@ -201,10 +232,16 @@ const CSV_COLUMNS: (keyof AttentionRow)[] = [
   "peakRssMiB",
   "wasmHeapMiB",
   "error",
+  "cpu",
+  "loadBefore",
+  "loadAfter",
+  "adapter",
+  "note",
 ];
 
 function toCsv(rows: AttentionRow[]): string {
   const cell = (v: unknown) => {
+    if (v === undefined) return "";
     if (typeof v === "number") return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : "";
     const s = String(v);
     return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
@@ -224,7 +261,17 @@ function toCsv(rows: AttentionRow[]): string {
 export function readAttentionCsv(text: string): AttentionRow[] {
   const lines = text.trim().split("\n");
   const header = lines[0].split(",") as (keyof AttentionRow)[];
-  const numeric = new Set(["n", "heads", "d", "ms", "gflops", "peakRssMiB", "wasmHeapMiB"]);
+  const numeric = new Set([
+    "n",
+    "heads",
+    "d",
+    "ms",
+    "gflops",
+    "peakRssMiB",
+    "wasmHeapMiB",
+    "loadBefore",
+    "loadAfter",
+  ]);
   return lines.slice(1).map((line) => {
     const cells = [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1]);
     const row: Record<string, unknown> = {};
@@ -249,6 +296,7 @@ export function attentionFigure(rows: AttentionRow[]) {
   const ok = rows.filter((r) => r.status === "ok" && r.mode === "none");
   const colours: Record<string, string> = {
     "fused|wasm": "#1f77b4",
+    "fused-2core|wasm": "#17becf",
     "composite|wasm": "#ff7f0e",
     "composite-stock|wasm": "#d62728",
     "fused|webgpu": "#2ca02c",
@@ -333,8 +381,11 @@ export async function run(args: string[]): Promise<void> {
       n: { type: "string", default: "1024,2048,4096,8192,16384,32768" },
       d: { type: "string", default: "32,64" },
       modes: { type: "string", default: "none,alibi,t5" },
-      impls: { type: "string", default: "fused,composite,composite-stock" },
-      backends: { type: "string", default: "wasm,webgpu" },
+      impls: { type: "string", default: "fused,fused-2core,composite,composite-stock" },
+      backends: { type: "string", default: "wasm" },
+      // --backend webgpu is --backends webgpu; a software adapter is refused unless allowed.
+      backend: { type: "string" },
+      "allow-software": { type: "boolean", default: false },
       // Largest N per backend/impl beyond which a run is pointless here (llvmpipe is slow; stock
       // composite is only needed for the N = 4,096 ratio).
       "max-n-webgpu": { type: "string", default: "2048" },
@@ -356,7 +407,11 @@ export async function run(args: string[]): Promise<void> {
   const ds = list(values.d).map(Number);
   const modes = list(values.modes) as AttentionMode[];
   const impls = list(values.impls) as AttentionImpl[];
-  const backends = list(values.backends) as BackendName[];
+  const backends = list(values.backend ?? values.backends) as BackendName[];
+  const adapters = new Map<BackendName, string>();
+  for (const b of backends) {
+    adapters.set(b, adapterText(await checkedAdapter(b, values["allow-software"]!), b));
+  }
   for (const n of [...ns, ...ds]) {
     if (!Number.isInteger(n) || n < 1) {
       throw new RangeError(`--n and --d must be integers >= 1; got ${n}`);
@@ -368,7 +423,9 @@ export async function run(args: string[]): Promise<void> {
     for (const d of ds) {
       for (const mode of modes) {
         for (const impl of impls) {
-          if (impl === "composite-stock" && backend !== "wasm") continue;
+          if ((impl === "composite-stock" || impl === "fused-2core") && backend !== "wasm") {
+            continue;
+          }
           for (const n of ns) {
             const key = `${impl}|${backend}|${d}|${mode}`;
             const skip = (backend === "webgpu" && n > Number(values["max-n-webgpu"])) ||
@@ -394,6 +451,7 @@ export async function run(args: string[]): Promise<void> {
               row = await measureInChild(
                 { impl, backend, n, d, mode },
                 Number(values["timeout-s"]),
+                adapters.get(backend)!,
               );
               if (row.status === "failed") failedAt.set(key, n);
             }

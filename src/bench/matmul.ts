@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { CONTEXT_COLUMNS, contextCells, loadAverage, timedBackends, toCsv } from "./env_util.ts";
 
 /** One measurement: an n x n by n x n float32 matmul on one backend. */
 export interface MatmulResult {
@@ -55,23 +56,30 @@ export async function run(args: string[]): Promise<void> {
     options: {
       sizes: { type: "string", default: "128,256,512,1024" },
       backends: { type: "string", default: "wasm,cpu,webgpu" },
+      backend: { type: "string" },
+      "allow-software": { type: "boolean", default: false },
     },
   });
   const sizes = values.sizes.split(",").map(Number);
-  const rows: MatmulResult[] = [];
-  for (const backend of values.backends.split(",") as BackendName[]) {
+  const rows: Array<MatmulResult & { context: Array<string | number> }> = [];
+  const list = (values.backend ?? values.backends).split(",") as BackendName[];
+  for (const [backend, adapter] of await timedBackends(list, values["allow-software"])) {
     for (const n of sizes) {
-      const r = await measureMatmul(backend, n);
+      const before = loadAverage();
+      const r = { ...await measureMatmul(backend, n), context: [] as Array<string | number> };
+      r.context = contextCells(adapter, before, loadAverage());
       console.log(
         `${backend.padEnd(7)} n=${String(n).padStart(5)}  ${r.gflops.toFixed(2)} GFLOP/s`,
       );
       rows.push(r);
     }
   }
-  const csv = [
-    "backend,n,ms_per_matmul,gflops",
-    ...rows.map((r) => `${r.backend},${r.n},${r.msPerMatmul.toFixed(3)},${r.gflops.toFixed(4)}`),
-  ].join("\n") + "\n";
+  const csv = toCsv(
+    ["backend", "n", "ms_per_matmul", "gflops", ...CONTEXT_COLUMNS],
+    rows.map((
+      r,
+    ) => [r.backend, r.n, +r.msPerMatmul.toFixed(3), +r.gflops.toFixed(4), ...r.context]),
+  );
   await writeFileAtomic("assets/bench/matmul.csv", csv);
   console.log("wrote assets/bench/matmul.csv");
 }

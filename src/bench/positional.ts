@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { CONTEXT_COLUMNS, contextCells, loadAverage, timedBackends, toCsv } from "./env_util.ts";
 import { applyRotary } from "../kernels/rotary.ts";
 import { alibiBias } from "../kernels/alibi_bias.ts";
 import { t5Bias } from "../kernels/t5_bias.ts";
@@ -181,12 +182,18 @@ export async function run(args: string[]): Promise<void> {
     options: {
       lengths: { type: "string", default: "256,512" },
       backends: { type: "string", default: "wasm,cpu,webgpu" },
+      backend: { type: "string" },
+      "allow-software": { type: "boolean", default: false },
     },
   });
-  const rows: PositionalBenchRow[] = [];
-  for (const backend of values.backends.split(",") as BackendName[]) {
+  const rows: Array<PositionalBenchRow & { context: Array<string | number> }> = [];
+  const list = (values.backend ?? values.backends).split(",") as BackendName[];
+  for (const [backend, adapter] of await timedBackends(list, values["allow-software"])) {
     for (const tokens of values.lengths.split(",").map(Number)) {
-      for (const r of await measurePositional(backend, tokens)) {
+      const before = loadAverage();
+      const measured = await measurePositional(backend, tokens);
+      const context = contextCells(adapter, before, loadAverage());
+      for (const r of measured.map((m) => ({ ...m, context }))) {
         console.log(
           `${r.backend.padEnd(7)} ${r.op.padEnd(10)} ${r.pass.padEnd(16)} T=${
             String(r.tokens).padStart(5)
@@ -198,22 +205,23 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   }
-  const csv = [
-    "backend,op,pass,tokens,heads,head_dim,kernel_ms,composite_ms,composite_over_kernel",
-    ...rows.map((r) =>
-      [
-        r.backend,
-        r.op,
-        r.pass,
-        r.tokens,
-        HEADS,
-        HEAD_DIM,
-        r.kernelMs.toFixed(3),
-        Number.isNaN(r.compositeMs) ? "" : r.compositeMs.toFixed(3),
-        Number.isNaN(r.compositeMs) ? "" : (r.compositeMs / r.kernelMs).toFixed(3),
-      ].join(",")
-    ),
-  ].join("\n") + "\n";
+  const header =
+    "backend,op,pass,tokens,heads,head_dim,kernel_ms,composite_ms,composite_over_kernel";
+  const csv = toCsv(
+    [...header.split(","), ...CONTEXT_COLUMNS],
+    rows.map((r) => [
+      r.backend,
+      r.op,
+      r.pass,
+      r.tokens,
+      HEADS,
+      HEAD_DIM,
+      r.kernelMs.toFixed(3),
+      Number.isNaN(r.compositeMs) ? "" : r.compositeMs.toFixed(3),
+      Number.isNaN(r.compositeMs) ? "" : (r.compositeMs / r.kernelMs).toFixed(3),
+      ...r.context,
+    ]),
+  );
   await writeFileAtomic("assets/bench/positional.csv", csv);
   console.log("wrote assets/bench/positional.csv");
 }

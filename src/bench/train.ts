@@ -1,100 +1,267 @@
 /**
- * `deno task bench train [--lengths 256,2048] [--steps 3] [--no-peer]`: training tokens/s of the
- * course model (the pretraining step: forward, backward, clipping, AdamW) on the CPU path (tfjs
- * wasm) at T = L0 and 8 x L0, and, in the same run, the identical architecture in PyTorch on the
- * CPU (Debian's python3-torch at /usr/bin/python3, a peer only). Writes `assets/bench/train.csv`.
+ * `deno task bench train`: training tokens/s of the course model (the pretraining step: forward,
+ * backward, global-norm clipping, AdamW) at T = L0 and 8 x L0, ours (tfjs, one thread and
+ * data-parallel over worker threads, src/train/data_parallel.ts) side by side in one run with the
+ * identical architecture in PyTorch on the CPU (Debian's python3-torch at /usr/bin/python3, a peer
+ * only) in each attention formulation PyTorch 1.13 allows (full N x N, or causal query chunks).
+ *
+ * Fairness: the peer runs on OpenBLAS (libopenblas0-pthread, installed here when missing) with
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for its command only, 2 threads; the CSV records the
+ * BLAS library it actually loaded, its threads, the CPU model and the load average. Each
+ * implementation runs `--repeats` times, interleaved with the others, each repeat `--steps` timed
+ * steps after `--warmup` untimed ones; rows give the median and range. Both sides train on the same
+ * tokens per step (B = 4,096 / T).
+ *
+ * Flags: --lengths 256,2048 --steps 10 --warmup 2 --repeats 3 --workers 1,2 --peer full,chunked
+ * --chunk 256 --no-peer --backend wasm|cpu|webgpu --allow-software --preset tiny|course|full
+ * --out assets/bench/train.csv
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../backend.ts";
-import { modelConfig } from "../model/config.ts";
-import { Decoder } from "../model/decoder.ts";
-import { AdamW, clipByGlobalNorm } from "../train/adamw.ts";
-import { presetFromEnv } from "../model/presets.ts";
+import { type BackendName, initBackend } from "../backend.ts";
+import { getPreset, type Preset, presetFromEnv } from "../model/presets.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import {
+  adapterText,
+  checkedAdapter,
+  intFlag,
+  loadAverage,
+  loadNote,
+  machine,
+  summarize,
+  toCsv,
+} from "./env_util.ts";
+import {
+  measureOurs,
+  measurePeer,
+  PEER_PACKAGES,
+  type PeerAttention,
+  type PeerInfo,
+} from "./train_util.ts";
+import { ensurePackages } from "../tools/setup.ts";
 
-/** Tokens per batch of the bench (B = this / T, at least 1). */
-const TOKENS_PER_STEP = 4096;
+/** Tokens per step of the bench (B = this / T, at least 1). */
+export const TOKENS_PER_STEP = 4096;
 
-function tfjsTokensPerSecond(seqLen: number, batch: number, steps: number): number {
-  const model = Decoder.create(modelConfig(presetFromEnv()), 0);
-  const names = [...model.params.keys()];
-  const vars = names.map((n) => model.params.get(n)!);
-  const opt = new AdamW(model.params);
-  const data = tf.randomUniform([batch, seqLen + 1], 0, 256, "int32", 1) as tf.Tensor2D;
-  const step = () => {
-    const { value, grads } = tf.variableGrads(() => model.loss(data), vars);
-    const named = new Map(names.map((n, i) => [n, grads[vars[i].name]]));
-    const { grads: clipped } = clipByGlobalNorm(named, 1);
-    opt.apply(clipped, 1e-3);
-    value.dataSync();
-    tf.dispose([value, ...Object.values(grads), ...clipped.values()]);
-  };
-  step(); // warm-up
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const tps = (steps * batch * seqLen) / ((performance.now() - t0) / 1000);
-  data.dispose();
-  opt.dispose();
-  model.dispose();
-  return tps;
+const HEADER = [
+  "preset",
+  "seq_len",
+  "batch",
+  "impl",
+  "config",
+  "steps",
+  "warmup",
+  "repeats_done",
+  "tokens_per_s_median",
+  "tokens_per_s_min",
+  "tokens_per_s_max",
+  "ratio_vs_best_peer",
+  "cpu",
+  "cores",
+  "load_before",
+  "load_max",
+  "backend",
+  "adapter",
+  "note",
+  // The median again, under the name src/decision/scale.ts reads (the CSV's earlier format).
+  "tokens_per_s",
+];
+
+/** One implementation measured at one length. */
+interface Impl {
+  name: string;
+  measure(): Promise<{ tps: number; config: string }>;
 }
 
-async function torchTokensPerSecond(seqLen: number, batch: number, steps: number): Promise<number> {
-  const p = presetFromEnv();
-  const script = new URL("./train_peer.py", import.meta.url).pathname;
-  const args = [
-    script,
-    p.dModel,
-    p.numLayers,
-    p.numHeads,
-    p.headDim,
-    p.mlpHidden,
-    seqLen,
+function implementations(
+  p: Preset,
+  t: number,
+  batch: number,
+  o: {
+    steps: number;
+    warmup: number;
+    workers: number[];
+    peers: PeerAttention[];
+    chunk: number;
+    backend: BackendName;
+  },
+): Impl[] {
+  const ours = o.workers.map((w): Impl => ({
+    name: `tfjs-${o.backend}-${w}w`,
+    measure: async () => ({
+      tps: await measureOurs(p, t, batch, o.steps, o.warmup, w, o.backend),
+      config: `workers=${w} (data-parallel threads)`,
+    }),
+  }));
+  const peers = o.peers.map((attn): Impl => ({
+    name: `pytorch-${attn}`,
+    measure: async () => {
+      const r: PeerInfo = await measurePeer(p, t, batch, o.steps, o.warmup, attn, o.chunk);
+      const chunk = attn === "chunked" ? ` chunk=${Math.min(o.chunk, t)}` : "";
+      return {
+        tps: r.tokensPerS,
+        config:
+          `torch ${r.torch} threads=${r.threads} blas_threads=${r.blasThreads}${chunk} blas=${r.blas} env=${
+            JSON.stringify(r.openblasEnv)
+          }`,
+      };
+    },
+  }));
+  return [...ours, ...peers];
+}
+
+/** Timings of one length so far: tok/s per implementation, their configs, load samples. */
+interface LengthTimings {
+  t: number;
+  batch: number;
+  impls: Impl[];
+  tps: number[][];
+  configs: string[];
+  loads: number[];
+}
+
+/** One CSV row per implementation measured at least once (median and range of its repeats). */
+function summaryRows(
+  p: Preset,
+  m: LengthTimings,
+  o: { steps: number; warmup: number; backend: BackendName; adapter: string },
+): Array<Array<string | number>> {
+  const done = m.impls.map((_, i) => i).filter((i) => m.tps[i].length > 0);
+  const sums = new Map(done.map((i) => [i, summarize(m.tps[i])]));
+  const peers = done.filter((i) => m.impls[i].name.startsWith("pytorch"));
+  const bestPeer = peers.length ? Math.max(...peers.map((i) => sums.get(i)!.median)) : NaN;
+  const { cpu, cores } = machine();
+  // Load before the first measurement, and the highest seen after any of them.
+  const [before, after] = [m.loads[0], Math.max(...m.loads.slice(1))];
+  return done.map((i) => {
+    const s = sums.get(i)!;
+    const ours = m.impls[i].name.startsWith("tfjs");
+    return [
+      p.name,
+      m.t,
+      m.batch,
+      m.impls[i].name,
+      m.configs[i],
+      o.steps,
+      o.warmup,
+      s.n,
+      +s.median.toFixed(1),
+      +s.min.toFixed(1),
+      +s.max.toFixed(1),
+      ours && bestPeer > 0 ? +(s.median / bestPeer).toFixed(3) : "",
+      cpu,
+      cores,
+      before,
+      after,
+      o.backend,
+      o.adapter,
+      loadNote(before, after),
+      +s.median.toFixed(1),
+    ];
+  });
+}
+
+/**
+ * Measures every implementation `repeats` times, interleaved (the order rotates each repeat);
+ * calls `progress` with the rows so far after every measurement, so a stopped run keeps them.
+ */
+async function measureLength(
+  p: Preset,
+  t: number,
+  impls: Impl[],
+  o: { steps: number; warmup: number; repeats: number; backend: BackendName; adapter: string },
+  progress: (rows: Array<Array<string | number>>) => Promise<void>,
+): Promise<Array<Array<string | number>>> {
+  const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
+  const m: LengthTimings = {
+    t,
     batch,
-    steps,
-    2,
-  ]
-    .map(String);
-  const out = await new Deno.Command("/usr/bin/python3", { args, stderr: "inherit" }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const m = text.match(/tokens_per_s=([\d.]+)/);
-  if (!out.success || !m) throw new Error(`PyTorch peer failed: ${text}`);
-  return Number(m[1]);
+    impls,
+    tps: impls.map(() => []),
+    configs: impls.map(() => ""),
+    loads: [loadAverage()],
+  };
+  for (let r = 0; r < o.repeats; r++) {
+    for (const i of impls.map((_, j) => (j + r) % impls.length)) {
+      const x = await impls[i].measure();
+      m.tps[i].push(x.tps);
+      m.configs[i] = x.config;
+      m.loads.push(loadAverage());
+      console.log(
+        `T=${t} B=${batch} repeat ${r + 1}/${o.repeats} ${impls[i].name}: ${
+          x.tps.toFixed(0)
+        } tok/s`,
+      );
+      await progress(summaryRows(p, m, o));
+    }
+  }
+  return summaryRows(p, m, o);
 }
 
-/** Runs the benchmark and writes assets/bench/train.csv. */
-export async function run(args: string[]): Promise<void> {
+function parse(args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
+      preset: { type: "string" },
       lengths: { type: "string" },
-      steps: { type: "string", default: "3" },
+      steps: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      repeats: { type: "string", default: "3" },
+      workers: { type: "string", default: "1,2" },
+      peer: { type: "string", default: "full,chunked" },
+      chunk: { type: "string", default: "256" },
       "no-peer": { type: "boolean", default: false },
+      backend: { type: "string", default: "wasm" },
+      "allow-software": { type: "boolean", default: false },
+      out: { type: "string", default: "assets/bench/train.csv" },
     },
   });
-  const { backend } = await initBackend();
-  const p = presetFromEnv();
-  const lengths = values.lengths?.split(",").map(Number) ?? [p.contextLength, p.targetLength];
-  const steps = Number(values.steps);
-  const rows: string[] = [];
-  for (const t of lengths) {
-    const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
-    const ours = tfjsTokensPerSecond(t, batch, steps);
-    const peer = values["no-peer"] ? NaN : await torchTokensPerSecond(t, batch, steps);
-    console.log(
-      `T=${t} B=${batch}: tfjs-${backend} ${ours.toFixed(0)} tok/s, PyTorch CPU ${
-        peer.toFixed(0)
-      } tok/s, ` +
-        `ratio ${(ours / peer).toFixed(2)}`,
-    );
-    rows.push(`${p.name},${t},${batch},${steps},tfjs-${backend},${ours.toFixed(1)}`);
-    rows.push(`${p.name},${t},${batch},${steps},pytorch-cpu-2threads,${peer.toFixed(1)}`);
+  const peers = values["no-peer"] ? [] : values.peer!.split(",") as PeerAttention[];
+  for (const a of peers) {
+    if (a !== "full" && a !== "chunked") {
+      throw new RangeError(`--peer must list full and/or chunked; got "${a}"`);
+    }
   }
-  await writeFileAtomic(
-    "assets/bench/train.csv",
-    "preset,seq_len,batch,steps,impl,tokens_per_s\n" + rows.join("\n") + "\n",
-  );
-  console.log("wrote assets/bench/train.csv");
+  const p = values.preset ? getPreset(values.preset) : presetFromEnv();
+  return {
+    p,
+    lengths: values.lengths?.split(",").map((x) => intFlag("lengths", x, 2)) ??
+      [p.contextLength, p.targetLength],
+    steps: intFlag("steps", values.steps!, 1),
+    warmup: intFlag("warmup", values.warmup!, 0),
+    repeats: intFlag("repeats", values.repeats!, 1),
+    workers: values.workers!.split(",").map((x) => intFlag("workers", x, 1)),
+    peers,
+    chunk: intFlag("chunk", values.chunk!, 1),
+    backend: values.backend as BackendName,
+    allowSoftware: values["allow-software"]!,
+    out: values.out!,
+  };
+}
+
+/** Runs the benchmark and writes the CSV (default assets/bench/train.csv). */
+export async function run(args: string[]): Promise<void> {
+  const o = parse(args);
+  if (o.peers.length) await ensurePackages(PEER_PACKAGES);
+  const adapter = adapterText(await checkedAdapter(o.backend, o.allowSoftware), o.backend);
+  await initBackend({ backend: o.backend });
+  const rows: Array<Array<string | number>> = [];
+  for (const t of o.lengths) {
+    const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
+    const impls = implementations(o.p, t, batch, {
+      ...o,
+      // Data-parallel workers need a CPU backend; none may get an empty shard.
+      workers: o.workers.filter((w) => w <= batch && (w === 1 || o.backend !== "webgpu")),
+    });
+    // The CSV is rewritten after every measurement: partial results survive a stop.
+    const save = (part: Array<Array<string | number>>) =>
+      writeFileAtomic(o.out, toCsv(HEADER, [...rows, ...part]));
+    rows.push(...await measureLength(o.p, t, impls, { ...o, adapter }, save));
+  }
+  for (const r of rows) {
+    console.log(
+      `${r[1]} ${r[3]}: median ${r[8]} tok/s [${r[9]}, ${r[10]}] ratio ${r[11]} ${r[18]}`,
+    );
+  }
+  console.log(`wrote ${o.out}`);
 }

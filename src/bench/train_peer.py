@@ -1,17 +1,30 @@
 """PyTorch peer for `deno task bench train`: the identical course architecture (pre-norm, RMSNorm,
-RoPE rotate_half, causal attention, SiLU-gated MLP, tied one-hot/embedding head, AdamW), timed
-on the CPU. A benchmark peer only, never a course dependency.
+RoPE rotate_half, causal attention, SiLU-gated MLP, tied one-hot/embedding head, AdamW, global-norm
+clipping), timed on the CPU. A benchmark peer only, never a course dependency.
 
-usage: python3 train_peer.py D_MODEL LAYERS HEADS HEAD_DIM MLP SEQ BATCH STEPS THREADS
-prints one line: tokens_per_s=<float>
+Attention formulations (PyTorch 1.13 has no fused scaled_dot_product_attention):
+  full     one N x N score matrix per head, masked (the textbook form)
+  chunked  query blocks of --chunk rows, each against only the keys it may see (causal half only)
+
+usage: python3 train_peer.py --d 128 --layers 4 --heads 4 --head-dim 32 --mlp 352 --seq 256
+         --batch 16 --steps 10 --warmup 2 --threads 2 --attn chunked --chunk 256
+prints one JSON line: tokens_per_s, step_s (each timed step), blas (the BLAS library loaded),
+threads, torch version.
 """
-import sys, time, math
+import argparse, json, math, os, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-d, L, H, hd, f, T, B, steps, threads = map(int, sys.argv[1:10])
-torch.set_num_threads(threads)
+ap = argparse.ArgumentParser()
+for name, default in [("d", 128), ("layers", 4), ("heads", 4), ("head-dim", 32), ("mlp", 352),
+                      ("seq", 256), ("batch", 16), ("steps", 10), ("warmup", 2), ("threads", 2),
+                      ("chunk", 256)]:
+    ap.add_argument(f"--{name}", type=int, default=default)
+ap.add_argument("--attn", choices=["full", "chunked"], default="full")
+a = ap.parse_args()
+d, L, H, hd, f, T, B = a.d, a.layers, a.heads, a.head_dim, a.mlp, a.seq, a.batch
+torch.set_num_threads(a.threads)
 torch.manual_seed(0)
 
 
@@ -34,20 +47,36 @@ def rope(x):
     return x * cos + torch.cat([-x2, x1], -1) * sin
 
 
+def attend_full(q, k, v):
+    p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1)
+    return p @ v
+
+
+def attend_chunked(q, k, v):
+    outs = []
+    for c0 in range(0, T, a.chunk):
+        c1 = min(T, c0 + a.chunk)
+        s = q[:, :, c0:c1] @ k[:, :, :c1].transpose(-1, -2) / math.sqrt(hd) + mask[c0:c1, :c1]
+        outs.append(torch.softmax(s, -1) @ v[:, :, :c1])
+    return torch.cat(outs, 2)
+
+
+attend = attend_full if a.attn == "full" else attend_chunked
+
+
 class Block(nn.Module):
     def __init__(s):
         super().__init__()
         s.n1, s.n2 = RMS(d), RMS(d)
-        s.q, s.k, s.v, s.o = (nn.Linear(d, H * hd, bias=False) for _ in range(4))
+        s.q, s.k, s.v = (nn.Linear(d, H * hd, bias=False) for _ in range(3))
         s.o = nn.Linear(H * hd, d, bias=False)
         s.g, s.u = nn.Linear(d, f, bias=False), nn.Linear(d, f, bias=False)
         s.dn = nn.Linear(f, d, bias=False)
     def forward(s, x):
-        a = s.n1(x)
+        a_ = s.n1(x)
         sh = lambda m: m.view(B, T, H, hd).transpose(1, 2)
-        q, k, v = rope(sh(s.q(a))), rope(sh(s.k(a))), sh(s.v(a))
-        p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1)
-        x = x + s.o((p @ v).transpose(1, 2).reshape(B, T, H * hd))
+        q, k, v = rope(sh(s.q(a_))), rope(sh(s.k(a_))), sh(s.v(a_))
+        x = x + s.o(attend(q, k, v).transpose(1, 2).reshape(B, T, H * hd))
         m = s.n2(x)
         return x + s.dn(F.silu(s.g(m)) * s.u(m))
 
@@ -74,7 +103,38 @@ def step():
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
 
 
-step()
-t0 = time.perf_counter()
-for _ in range(steps): step()
-print(f"tokens_per_s={steps * B * T / (time.perf_counter() - t0):.1f}")
+def blas_loaded():
+    """Paths of the BLAS/LAPACK libraries mapped into this process (after a matmul ran)."""
+    libs = set()
+    with open("/proc/self/maps") as fh:
+        for line in fh:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            if "blas" in path or "lapack" in path or "mkl" in path:
+                libs.add(os.path.realpath(path))
+    return " ".join(sorted(libs)) or "none found"
+
+
+def blas_threads():
+    """Threads of the loaded OpenBLAS pool (openblas_get_num_threads), or None."""
+    import ctypes
+    for lib in blas_loaded().split():
+        try:
+            return ctypes.CDLL(lib).openblas_get_num_threads()
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+for _ in range(a.warmup): step()
+times = []
+for _ in range(a.steps):
+    t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+print(json.dumps({
+    "tokens_per_s": a.steps * B * T / sum(times),
+    "step_s": times,
+    "blas": blas_loaded(),
+    "threads": torch.get_num_threads(),
+    "blas_threads": blas_threads(),
+    "torch": torch.__version__,
+    "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+}))

@@ -31,13 +31,12 @@ export interface RetrievalScore {
   predicted: string;
 }
 
-/** Scores examples of equal length in batches (see the module note on greedy decoding). */
-export function scoreRetrieval(
-  model: Decoder,
+/** The batches of {@link scoreRetrieval}: groups of `batch` examples, each one token array. */
+export function retrievalGroups(
   examples: readonly RetrievalExample[],
   batch = 2,
-): RetrievalScore[] {
-  const out: RetrievalScore[] = [];
+): Array<{ data: Int32Array; rows: number; len: number; n: number }> {
+  const groups = [];
   for (let s = 0; s < examples.length; s += batch) {
     const group = examples.slice(s, s + batch);
     const len = group[0].prompt.length + group[0].answer.length;
@@ -46,21 +45,59 @@ export function scoreRetrieval(
     }
     const data = new Int32Array(group.length * len);
     group.forEach((e, i) => data.set(exampleSequence(e), i * len));
-    const n = group[0].answer.length;
-    const argmax = tf.tidy(() => {
-      const tokens = tf.tensor2d(data, [group.length, len], "int32");
-      // Positions len-n-1 .. len-2 predict the n answer bytes.
-      const logits = model.forward(tokens.slice([0, 0], [group.length, len - 1]));
-      return tf.argMax(logits.slice([0, len - n - 1, 0], [group.length, n, -1]), -1);
-    });
-    const a = argmax.dataSync();
-    argmax.dispose();
-    group.forEach((e, i) => {
+    groups.push({ data, rows: group.length, len, n: group[0].answer.length });
+  }
+  return groups;
+}
+
+/** Teacher-forced argmax at the last `n` positions of `rows` sequences of `len` tokens. */
+export function answerArgmax(
+  model: Decoder,
+  data: Int32Array,
+  rows: number,
+  len: number,
+  n: number,
+): Int32Array {
+  const argmax = tf.tidy(() => {
+    const tokens = tf.tensor2d(data, [rows, len], "int32");
+    // Positions len-n-1 .. len-2 predict the n answer bytes.
+    const logits = model.forward(tokens.slice([0, 0], [rows, len - 1]));
+    return tf.argMax(logits.slice([0, len - n - 1, 0], [rows, n, -1]), -1);
+  });
+  const a = new Int32Array(argmax.dataSync());
+  argmax.dispose();
+  return a;
+}
+
+/** Scores from the groups' argmax arrays, in example order (serial and pooled paths alike). */
+export function scoresFromArgmax(
+  examples: readonly RetrievalExample[],
+  argmaxes: readonly Int32Array[],
+): RetrievalScore[] {
+  const out: RetrievalScore[] = [];
+  let e = 0;
+  for (const a of argmaxes) {
+    const n = examples[e].answer.length;
+    for (let i = 0; i < a.length / n; i++, e++) {
       const pred = Array.from(a.subarray(i * n, (i + 1) * n));
-      out.push({ correct: pred.every((p, j) => p === e.answer[j]), predicted: decode(pred) });
-    });
+      const ex = examples[e];
+      out.push({ correct: pred.every((p, j) => p === ex.answer[j]), predicted: decode(pred) });
+    }
   }
   return out;
+}
+
+/** Scores examples of equal length in batches (see the module note on greedy decoding). */
+export function scoreRetrieval(
+  model: Decoder,
+  examples: readonly RetrievalExample[],
+  batch = 2,
+): RetrievalScore[] {
+  const groups = retrievalGroups(examples, batch);
+  return scoresFromArgmax(
+    examples,
+    groups.map((g) => answerArgmax(model, g.data, g.rows, g.len, g.n)),
+  );
 }
 
 /** One row of an accuracy-by-offset table. */

@@ -87,9 +87,69 @@ export interface BackwardOffsets extends ForwardOffsets {
   dv: number;
 }
 
+/** One unit of forward work: query block `q0 .. q0 + rows` of batch-head `bh`. */
+export interface ForwardItem {
+  bh: number;
+  q0: number;
+  rows: number;
+}
+
+/**
+ * The forward's work items split into `parts` lists of about equal cost (cost: rows x visible
+ * keys), by a deterministic greedy (largest first, to the least loaded part). Every item is in
+ * exactly one list.
+ */
+export function forwardParts(dims: AttentionDims, parts: number): ForwardItem[][] {
+  if (!Number.isInteger(parts) || parts < 1) {
+    throw new RangeError(`parts must be an integer >= 1; got ${parts}`);
+  }
+  const { batch, heads, queryLen: tq, keyLen: tk } = dims;
+  const block = queryBlockFor(tq);
+  const items: Array<ForwardItem & { cost: number }> = [];
+  for (let bh = 0; bh < batch * heads; bh++) {
+    for (let q0 = 0; q0 < tq; q0 += block) {
+      const rows = Math.min(block, tq - q0);
+      items.push({ bh, q0, rows, cost: rows * (q0 + rows + tk - tq) });
+    }
+  }
+  items.sort((a, b) => b.cost - a.cost || a.bh - b.bh || a.q0 - b.q0);
+  const out: ForwardItem[][] = Array.from({ length: parts }, () => []);
+  const load = new Float64Array(parts);
+  for (const { bh, q0, rows, cost } of items) {
+    let best = 0;
+    for (let i = 1; i < parts; i++) if (load[i] < load[best]) best = i;
+    out[best].push({ bh, q0, rows });
+    load[best] += cost;
+  }
+  return out;
+}
+
+/**
+ * Runs part of a forward on other threads: given the inputs, it starts the other parts, runs
+ * `local` (this thread's part) and returns once every part's out and lse are in `mem`.
+ */
+export type ForwardSplitter = (
+  mem: BlockMemory,
+  dims: AttentionDims,
+  at: ForwardOffsets,
+  biasByDistance: Float32Array[] | null,
+  local: (items: ForwardItem[]) => void,
+) => boolean;
+
+let splitter: ForwardSplitter | null = null;
+
+/**
+ * Installs (or, with null, removes) the hook that spreads large forwards over helper threads
+ * (see attention_threads.ts). It returns false to decline a call, which then runs here alone.
+ */
+export function setForwardSplitter(f: ForwardSplitter | null): void {
+  splitter = f;
+}
+
 /**
  * Blockwise forward: writes out and lse. `biasByDistance[h]` (length Tk, or null for no bias)
- * is the logit added at distance q - k.
+ * is the logit added at distance q - k. `items` (default: all) limits it to some query blocks;
+ * without `items`, an installed {@link setForwardSplitter} hook may share the work out.
  *
  * @example
  * ```ts
@@ -101,37 +161,43 @@ export function attentionForwardCpu(
   dims: AttentionDims,
   at: ForwardOffsets,
   biasByDistance: Float32Array[] | null,
+  items?: readonly ForwardItem[],
 ): void {
-  const { batch, heads, queryLen: tq, keyLen: tk, headDim: d, scale } = dims;
+  if (!items) {
+    const local = (part: ForwardItem[]) => attentionForwardCpu(mem, dims, at, biasByDistance, part);
+    if (splitter?.(mem, dims, at, biasByDistance, local)) return;
+    items = forwardParts(dims, 1)[0].sort((a, b) => a.bh - b.bh || a.q0 - b.q0);
+  }
+  const { heads, queryLen: tq, keyLen: tk, headDim: d, scale } = dims;
   const offset = tk - tq;
-  const block = queryBlockFor(tq);
-  const rowsMax = block;
+  const rowsMax = queryBlockFor(tq);
   const kt = mem.alloc(d * tk); // K^T of the visible keys, per block
   const s = mem.alloc(rowsMax * tk); // logits, then probabilities
   // Reversed bias: row r (query position p) reads rev[tk - 1 - p + j] for key j: contiguous.
   const rev = new Float32Array(tk);
   const rowMax = new Float64Array(rowsMax);
   const rowArg = new Int32Array(rowsMax);
-  for (let bh = 0; bh < batch * heads; bh++) {
+  let revFor = -1;
+  for (const { bh, q0, rows } of items) {
     const bias = biasByDistance?.[bh % heads] ?? null;
-    if (bias) { for (let x = 0; x < tk; x++) rev[x] = bias[tk - 1 - x]; }
+    if (bias && revFor !== bh % heads) {
+      for (let x = 0; x < tk; x++) rev[x] = bias[tk - 1 - x];
+      revFor = bh % heads;
+    }
     const qBase = at.q + bh * tq * d;
     const kBase = at.k + bh * tk * d;
     const vBase = at.v + bh * tk * d;
-    for (let q0 = 0; q0 < tq; q0 += block) {
-      const rows = Math.min(block, tq - q0);
-      const kEnd = q0 + rows + offset; // keys the last row of the block may see
-      mem.transpose(kBase, kEnd, d, kt);
-      mem.matmul(qBase + q0 * d, kt, s, rows, d, kEnd);
-      scaleBiasMask(mem, s, rows, kEnd, q0 + offset, scale, bias ? rev : null, tk, rowMax, rowArg);
-      mem.softmaxRows(s, rows, kEnd);
-      // XNNPACK does not return the row sums; p at the row's argmax is exp(0) / sum, so
-      // lse = max + log(sum) = max - log(p[argmax]).
-      const sv = mem.f32(s, rows * kEnd);
-      const lse = mem.f32(at.lse + bh * tq + q0, rows);
-      for (let r = 0; r < rows; r++) lse[r] = rowMax[r] - Math.log(sv[r * kEnd + rowArg[r]]);
-      mem.matmul(s, vBase, at.out + (bh * tq + q0) * d, rows, kEnd, d);
-    }
+    const kEnd = q0 + rows + offset; // keys the last row of the block may see
+    mem.transpose(kBase, kEnd, d, kt);
+    mem.matmul(qBase + q0 * d, kt, s, rows, d, kEnd);
+    scaleBiasMask(mem, s, rows, kEnd, q0 + offset, scale, bias ? rev : null, tk, rowMax, rowArg);
+    mem.softmaxRows(s, rows, kEnd);
+    // XNNPACK does not return the row sums; p at the row's argmax is exp(0) / sum, so
+    // lse = max + log(sum) = max - log(p[argmax]).
+    const sv = mem.f32(s, rows * kEnd);
+    const lse = mem.f32(at.lse + bh * tq + q0, rows);
+    for (let r = 0; r < rows; r++) lse[r] = rowMax[r] - Math.log(sv[r * kEnd + rowArg[r]]);
+    mem.matmul(s, vBase, at.out + (bh * tq + q0) * d, rows, kEnd, d);
   }
 }
 

@@ -40,7 +40,8 @@ async function missingPackages(names: string[]): Promise<string[]> {
   return missing;
 }
 
-async function ensurePackages(names: string[]): Promise<void> {
+/** Installs the Debian packages of `names` that are missing (as root), or exits with the command. */
+export async function ensurePackages(names: string[]): Promise<void> {
   const missing = await missingPackages(names);
   if (missing.length === 0) return;
   const isRoot = Deno.uid?.() === 0;

@@ -4,6 +4,9 @@
  * the run is complete, `<out>/model.safetensors` (weights only, the shipped checkpoint).
  * Resumes from `<out>/latest.safetensors` by default.
  *
+ * `--workers auto` (the default) trains data-parallel over one worker per core, at most 2 (a
+ * resumed run keeps the worker count it started with); `--workers 1` is the single-thread path.
+ *
  * @example
  * ```sh
  * deno task pretrain --preset course --steps 2000 --batch 16 --out assets/checkpoints/course
@@ -73,6 +76,7 @@ export async function main(argv: string[]): Promise<void> {
       out: { type: "string" },
       "no-resume": { type: "boolean", default: false },
       backend: { type: "string" },
+      workers: { type: "string", default: "auto" },
       positional: { type: "string", default: "rope" },
       "t5-buckets": { type: "string", default: "32" },
       "t5-max-distance": { type: "string", default: "128" },
@@ -120,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     logEvery: num("log-every", values["log-every"]!),
     outDir: out,
     resume: !values["no-resume"],
+    workers: values.workers === "auto" ? "auto" : num("workers", values.workers!),
   });
   if (result.stepsDone === steps) {
     await saveCheckpoint(`${out}/model.safetensors`, result.config, result.model.weights(), {

@@ -20,39 +20,25 @@ import { fmtTime } from "../util/time.ts";
 import { AdamW, clipByGlobalNorm } from "./adamw.ts";
 import { learningRate } from "./schedule.ts";
 import { mixtureBatch } from "./mixture.ts";
-import type { WordingSet } from "../data/passkey.ts";
+import type { BackendName } from "../backend.ts";
+import { type GradientEngine, LocalGradients } from "./gradients.ts";
+import { MAX_SHARDS, ParallelGradients } from "./data_parallel.ts";
+import {
+  type RunSignature,
+  runSignature,
+  signatureDiffs,
+  type SignatureOptions,
+} from "./signature.ts";
 
-/** Everything that defines a run (stored in the checkpoint; a resume must match it). */
-export interface TrainOptions {
-  preset: string;
+/**
+ * Everything that defines a run: the result-defining fields of {@link SignatureOptions} (stored in
+ * the checkpoint; a resume must match them), plus where and how the run is carried out.
+ */
+export interface TrainOptions extends SignatureOptions {
   /** Defaults to the preset's RoPE model. */
   config?: ModelConfig;
-  steps: number;
-  batch: number;
   /** Defaults to the config's contextLength (L0). */
   seqLen?: number;
-  lr?: number;
-  warmupSteps?: number;
-  minLrRatio?: number;
-  weightDecay?: number;
-  clipNorm?: number;
-  seed?: number;
-  taskFraction?: number;
-  /** Fraction of copy-task rows (see mixture.ts; default 0). */
-  copyFraction?: number;
-  /** One-string copy rows at distances up to this (see mixture.ts; default: the legacy rows). */
-  copyMaxDistance?: number;
-  /** Digit-only one-string copy rows (see mixture.ts). */
-  copyDigits?: boolean;
-  answerWeight?: number;
-  /**
-   * From this step on, train on rows of `shortSeqLen` with the batch scaled so that every step
-   * keeps the same tokens (the short-replay mitigation: same steps, tokens, schedule, optimizer).
-   */
-  shortFrom?: number;
-  shortSeqLen?: number;
-  /** Passkey wordings of task rows (see mixture.ts; default "canonical"). */
-  wordingSet?: WordingSet;
   outDir: string;
   checkpointEvery?: number;
   logEvery?: number;
@@ -62,8 +48,12 @@ export interface TrainOptions {
   stopAfter?: number;
   corpus?: Corpus;
   log?: (line: string) => void;
-  /** Start from these weights instead of a fresh init (fine-tuning). */
-  initFrom?: string;
+  /**
+   * Data-parallel gradient workers (default 1: the whole batch in this thread). With n > 1 each
+   * batch's rows are split into n shards computed side by side (see data_parallel.ts). `"auto"`:
+   * a resumed run keeps its saved count; a fresh one uses one per core, at most 2.
+   */
+  workers?: number | "auto";
 }
 
 /** One row of the training curve. */
@@ -93,179 +83,243 @@ export function latestPath(outDir: string): string {
   return `${outDir}/latest.safetensors`;
 }
 
-/** The fields of the options that define the result (a resume must agree on them). */
-function runSignature(
-  o: TrainOptions,
-  config: ModelConfig,
-  seqLen: number,
-): Record<string, unknown> {
-  return {
-    preset: o.preset,
-    config,
-    steps: o.steps,
-    batch: o.batch,
-    seqLen,
-    lr: o.lr ?? 2e-3,
-    warmupSteps: o.warmupSteps ?? Math.min(100, Math.ceil(o.steps / 10)),
-    minLrRatio: o.minLrRatio ?? 0.1,
-    weightDecay: o.weightDecay ?? 0.1,
-    clipNorm: o.clipNorm ?? 1,
-    seed: o.seed ?? 0,
-    taskFraction: o.taskFraction ?? 0.5,
-    copyFraction: o.copyFraction ?? 0,
-    // Only present when used, so the signatures of earlier runs (and their resumes) are unchanged.
-    ...(o.copyMaxDistance === undefined ? {} : { copyMaxDistance: o.copyMaxDistance }),
-    ...(o.copyDigits ? { copyDigits: true } : {}),
-    ...(o.wordingSet && o.wordingSet !== "canonical" ? { wordingSet: o.wordingSet } : {}),
-    ...(o.shortFrom === undefined ? {} : { shortFrom: o.shortFrom, shortSeqLen: o.shortSeqLen }),
-    answerWeight: o.answerWeight ?? 4,
-    initFrom: o.initFrom ?? null,
-  };
+/** A run in progress: what {@link startOrResume} sets up and {@link trainStep} advances. */
+export interface RunState {
+  options: TrainOptions;
+  sig: RunSignature;
+  config: ModelConfig;
+  model: Decoder;
+  opt: AdamW;
+  engine: GradientEngine;
+  corpus: Corpus;
+  /** Steps done when the run was started or resumed. */
+  start: number;
+  /** Steps done so far. */
+  step: number;
+  curve: CurveRow[];
+  short: { from: number; batch: number; seqLen: number } | null;
+  /** Seconds of training before this process (from the checkpoint) and this process's start. */
+  elapsedBefore: number;
+  t0: number;
 }
 
-/** Trains (or resumes) a run; checkpoints to `outDir/latest.safetensors` and `outDir/curve.csv`. */
-export async function train(o: TrainOptions): Promise<TrainResult> {
-  if (!Number.isInteger(o.steps) || o.steps < 1) {
-    throw new RangeError(`steps must be an integer >= 1; got ${o.steps}`);
-  }
-  if (!Number.isInteger(o.batch) || o.batch < 1) {
-    throw new RangeError(`batch must be an integer >= 1; got ${o.batch}`);
-  }
-  const log = o.log ?? ((l: string) => console.log(l));
+/** Seconds of training so far, across resumes. */
+export function elapsedSeconds(s: RunState): number {
+  return s.elapsedBefore + (performance.now() - s.t0) / 1000;
+}
+
+/**
+ * Sets up a run: resumes `outDir/latest.safetensors` when it exists (and `resume` is not false;
+ * the saved run signature must match), else starts from a fresh init or `initFrom`. Starts the
+ * gradient workers when `workers` > 1. The caller closes `engine` and disposes `model` and `opt`.
+ */
+export async function startOrResume(o: TrainOptions): Promise<RunState> {
+  positiveInt("steps", o.steps);
+  positiveInt("batch", o.batch);
   const config = o.config ?? modelConfig(o.preset);
   const seqLen = o.seqLen ?? config.contextLength;
-  const sig = runSignature(o, config, seqLen);
   const short = shortShape(o, seqLen);
-  const corpus = o.corpus ?? await loadCorpus();
-  const ckptEvery = o.checkpointEvery ?? 100;
-  const logEvery = o.logEvery ?? 10;
-
-  let model: Decoder;
-  let opt: AdamW;
-  let start = 0;
-  let elapsedBefore = 0;
-  let curve: CurveRow[] = [];
   const latest = latestPath(o.outDir);
   const exists = await Deno.stat(latest).then(() => true, () => false);
-  if ((o.resume ?? true) && exists) {
-    const ck = await loadCheckpoint(latest, { expected: config });
-    const saved = JSON.parse(ck.metadata.run ?? "{}");
-    const diffs = Object.keys(sig).filter((k) =>
-      JSON.stringify(saved[k]) !== JSON.stringify(sig[k])
-    );
+  const ck = (o.resume ?? true) && exists
+    ? await loadCheckpoint(latest, { expected: config })
+    : null;
+  const saved: Partial<RunSignature> = ck ? JSON.parse(ck.metadata.run ?? "{}") : {};
+  const workers = o.workers === "auto" || o.workers === undefined
+    ? (ck ? saved.gradShards ?? 1 : o.workers === "auto" ? autoWorkers() : 1)
+    : o.workers;
+  checkWorkers(workers, Math.min(o.batch, short?.batch ?? o.batch));
+  const sig = runSignature(o, config, seqLen, workers);
+  const corpus = o.corpus ?? await loadCorpus();
+  let model: Decoder, opt: AdamW, start = 0, elapsedBefore = 0, curve: CurveRow[] = [];
+  if (ck) {
+    const diffs = signatureDiffs(saved, sig);
     if (diffs.length) {
       throw new RangeError(
-        `cannot resume ${latest}: run options differ (${
-          diffs.map((k) => `${k}: ${JSON.stringify(saved[k])} vs ${JSON.stringify(sig[k])}`).join(
-            "; ",
-          )
-        }); use another --out or delete it`,
+        `cannot resume ${latest}: run options differ (${diffs.join("; ")}); ` +
+          `use another --out or delete it`,
       );
     }
     model = Decoder.fromWeights(ck.config, ck.weights);
-    opt = new AdamW(model.params, { weightDecay: sig.weightDecay as number });
+    opt = new AdamW(model.params, { weightDecay: sig.weightDecay });
     start = Number(ck.metadata.step);
     opt.load(ck.extraTensors, start);
     elapsedBefore = Number(ck.metadata.elapsed_s ?? 0);
     curve = await readCurve(`${o.outDir}/curve.csv`, start);
-    log(`resumed ${latest} at step ${start}/${o.steps}`);
+    (o.log ?? console.log)(`resumed ${latest} at step ${start}/${o.steps}`);
   } else {
-    if (o.initFrom) {
-      const ck = await loadCheckpoint(o.initFrom, {
-        expected: config,
-        allowPositionalChange: true,
-      });
-      const w = ck.weights;
-      if (config.positional.type === "t5" && !w.has("t5.relative_attention_bias")) {
-        const fresh = Decoder.create(config, sig.seed as number);
-        w.set("t5.relative_attention_bias", fresh.weights().get("t5.relative_attention_bias")!);
-        fresh.dispose();
-      }
-      for (const k of [...w.keys()]) {
-        if (k.startsWith("t5.") && config.positional.type !== "t5") w.delete(k);
-      }
-      model = Decoder.fromWeights(config, w);
-    } else {
-      model = Decoder.create(config, sig.seed as number);
-    }
-    opt = new AdamW(model.params, { weightDecay: sig.weightDecay as number });
+    model = o.initFrom
+      ? await initialWeights(o.initFrom, config, sig.seed)
+      : Decoder.create(config, sig.seed);
+    opt = new AdamW(model.params, { weightDecay: sig.weightDecay });
   }
-
-  const names = [...model.params.keys()];
-  const vars = names.map((n) => model.params.get(n)!);
-  const byVarName = new Map(names.map((n) => [model.params.get(n)!.name, n]));
-  const tokensPerStep = o.batch * seqLen;
-  const schedule = {
-    peak: sig.lr as number,
-    warmupSteps: sig.warmupSteps as number,
-    totalSteps: o.steps,
-    minRatio: sig.minLrRatio as number,
+  const engine = workers > 1
+    ? await ParallelGradients.start(model, workers, tf.getBackend() as BackendName)
+    : new LocalGradients(model);
+  return {
+    options: o,
+    sig,
+    config,
+    model,
+    opt,
+    engine,
+    corpus,
+    start,
+    step: start,
+    curve,
+    short,
+    elapsedBefore,
+    t0: performance.now(),
   };
-  const t0 = performance.now();
-  let windowStart = performance.now(), windowSteps = 0;
-  const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
+}
 
-  const checkpoint = async (step: number) => {
-    await saveCheckpoint(latest, config, model.weights(), {
-      tensors: opt.state(),
-      metadata: { step: String(step), elapsed_s: String(elapsed()), run: JSON.stringify(sig) },
-    });
-    await writeCurve(`${o.outDir}/curve.csv`, curve);
+/** Default worker count for `workers: "auto"`: one per core, at most 2. */
+function autoWorkers(): number {
+  return Math.max(1, Math.min(2, navigator.hardwareConcurrency ?? 1));
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`${name} must be an integer >= 1; got ${v}`);
+  }
+}
+
+function checkWorkers(workers: number, minBatch: number): void {
+  if (!Number.isInteger(workers) || workers < 1 || workers > Math.min(MAX_SHARDS, minBatch)) {
+    throw new RangeError(
+      `workers must be an integer in [1, ${
+        Math.min(MAX_SHARDS, minBatch)
+      }] (at most the batch); got ${workers}`,
+    );
+  }
+}
+
+/** Fine-tuning start: `initFrom`'s weights, with the positional parameters the config needs. */
+async function initialWeights(path: string, config: ModelConfig, seed: number): Promise<Decoder> {
+  const ck = await loadCheckpoint(path, { expected: config, allowPositionalChange: true });
+  const w = ck.weights;
+  if (config.positional.type === "t5" && !w.has("t5.relative_attention_bias")) {
+    const fresh = Decoder.create(config, seed);
+    w.set("t5.relative_attention_bias", fresh.weights().get("t5.relative_attention_bias")!);
+    fresh.dispose();
+  }
+  for (const k of [...w.keys()]) {
+    if (k.startsWith("t5.") && config.positional.type !== "t5") w.delete(k);
+  }
+  return Decoder.fromWeights(config, w);
+}
+
+/** Writes `outDir/latest.safetensors` (weights, optimizer state, signature) and the curve CSV. */
+export async function checkpointRun(s: RunState): Promise<void> {
+  await saveCheckpoint(latestPath(s.options.outDir), s.config, s.model.weights(), {
+    tensors: s.opt.state(),
+    metadata: {
+      step: String(s.step),
+      elapsed_s: String(elapsedSeconds(s)),
+      run: JSON.stringify(s.sig),
+    },
+  });
+  await writeCurve(`${s.options.outDir}/curve.csv`, s.curve);
+}
+
+/** One optimizer step: the seeded batch of step `s.step`, gradients, clipping, AdamW. */
+export async function trainStep(s: RunState): Promise<CurveRow> {
+  const { sig, step } = s;
+  const shape = s.short && step >= s.short.from
+    ? s.short
+    : { batch: sig.batch, seqLen: sig.seqLen };
+  const batch = mixtureBatch(s.corpus.train, {
+    batch: shape.batch,
+    seqLen: shape.seqLen,
+    seed: sig.seed,
+    taskFraction: sig.taskFraction,
+    copyFraction: sig.copyFraction,
+    copyMaxDistance: sig.copyMaxDistance,
+    copyDigits: sig.copyDigits === true,
+    answerWeight: sig.answerWeight,
+    wordingSet: sig.wordingSet,
+  }, step);
+  const lr = learningRate(step, {
+    peak: sig.lr,
+    warmupSteps: sig.warmupSteps,
+    totalSteps: sig.steps,
+    minRatio: sig.minLrRatio,
+  });
+  const { grads, loss } = await s.engine.compute(
+    batch.tokens,
+    batch.weights,
+    shape.batch,
+    shape.seqLen,
+  );
+  const { grads: clipped, norm } = clipByGlobalNorm(grads, sig.clipNorm);
+  s.opt.apply(clipped, lr);
+  tf.dispose([...grads.values(), ...clipped.values()]);
+  if (!Number.isFinite(loss)) throw new RangeError(`loss is not finite at step ${step}: ${loss}`);
+  s.step = step + 1;
+  const row = {
+    step: step + 1,
+    loss,
+    lr,
+    gradNorm: norm,
+    tokens: (step + 1) * sig.batch * sig.seqLen,
+    elapsedS: elapsedSeconds(s),
   };
+  s.curve.push(row);
+  return row;
+}
 
-  let step = start;
+/** Trains (or resumes) a run; checkpoints to `outDir/latest.safetensors` and `outDir/curve.csv`. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const s = await startOrResume(o);
+  try {
+    await runSteps(s);
+  } catch (e) {
+    await s.engine.close();
+    s.opt.dispose();
+    s.model.dispose();
+    throw e;
+  }
+  await s.engine.close();
+  s.opt.dispose();
+  return {
+    model: s.model,
+    config: s.config,
+    stepsDone: s.step,
+    curve: s.curve,
+    elapsedS: elapsedSeconds(s),
+    resumedFrom: s.start,
+  };
+}
+
+/** The step loop of {@link train}: progress lines, periodic and final checkpoints. */
+async function runSteps(s: RunState): Promise<void> {
+  const o = s.options;
+  const log = o.log ?? ((l: string) => console.log(l));
+  const ckptEvery = o.checkpointEvery ?? 100;
+  const logEvery = o.logEvery ?? 10;
+  const tokensPerStep = s.sig.batch * s.sig.seqLen;
   const stopAt = Math.min(o.steps, o.stopAfter ?? o.steps);
-  for (; step < stopAt; step++) {
-    const shape = short && step >= short.from ? short : { batch: o.batch, seqLen };
-    const batch = mixtureBatch(corpus.train, {
-      batch: shape.batch,
-      seqLen: shape.seqLen,
-      seed: sig.seed as number,
-      taskFraction: sig.taskFraction as number,
-      copyFraction: sig.copyFraction as number,
-      copyMaxDistance: sig.copyMaxDistance as number | undefined,
-      copyDigits: sig.copyDigits === true,
-      answerWeight: sig.answerWeight as number,
-      wordingSet: sig.wordingSet as WordingSet | undefined,
-    }, step);
-    const lr = learningRate(step, schedule);
-    const tokens = tf.tensor2d(batch.tokens, [shape.batch, shape.seqLen + 1], "int32");
-    const weights = tf.tensor2d(batch.weights, [shape.batch, shape.seqLen]);
-    const { value, grads } = tf.variableGrads(() => model.loss(tokens, weights), vars);
-    const named = new Map<string, tf.Tensor>();
-    for (const [vn, g] of Object.entries(grads)) named.set(byVarName.get(vn)!, g);
-    const { grads: clipped, norm } = clipByGlobalNorm(named, sig.clipNorm as number);
-    opt.apply(clipped, lr);
-    const loss = value.dataSync()[0];
-    tf.dispose([tokens, weights, value, ...Object.values(grads), ...clipped.values()]);
-    if (!Number.isFinite(loss)) throw new RangeError(`loss is not finite at step ${step}: ${loss}`);
-    curve.push({
-      step: step + 1,
-      loss,
-      lr,
-      gradNorm: norm,
-      tokens: (step + 1) * tokensPerStep,
-      elapsedS: elapsed(),
-    });
+  let windowStart = performance.now(), windowSteps = 0;
+  while (s.step < stopAt) {
+    const row = await trainStep(s);
     windowSteps++;
-    const done = step + 1;
+    const done = s.step;
     if (done % logEvery === 0 || done === stopAt) {
       const secs = (performance.now() - windowStart) / 1000;
       const tps = (windowSteps * tokensPerStep) / secs;
       const eta = ((o.steps - done) * secs) / windowSteps;
       log(
-        `step ${done}/${o.steps} loss ${loss.toFixed(4)} lr ${lr.toExponential(2)} ` +
-          `gnorm ${norm.toFixed(2)} tok/s ${tps.toFixed(0)} elapsed ${fmtTime(elapsed())} ETA ${
-            fmtTime(eta)
-          }`,
+        `step ${done}/${o.steps} loss ${row.loss.toFixed(4)} lr ${row.lr.toExponential(2)} ` +
+          `gnorm ${row.gradNorm.toFixed(2)} tok/s ${tps.toFixed(0)} elapsed ${
+            fmtTime(elapsedSeconds(s))
+          } ETA ${fmtTime(eta)}`,
       );
       windowStart = performance.now();
       windowSteps = 0;
     }
-    if (done % ckptEvery === 0 && done < stopAt) await checkpoint(done);
+    if (done % ckptEvery === 0 && done < stopAt) await checkpointRun(s);
   }
-  await checkpoint(step);
-  return { model, config, stepsDone: step, curve, elapsedS: elapsed(), resumedFrom: start };
+  await checkpointRun(s);
 }
 
 /** The short-replay shape, validated: rows of shortSeqLen, batch scaled to the same tokens. */

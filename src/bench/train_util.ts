@@ -1,0 +1,145 @@
+/**
+ * The two sides of `deno task bench train`: {@link measureOurs} (the course's training step in
+ * this process, on one thread or data-parallel over worker threads) and {@link measurePeer} (the
+ * PyTorch peer, train_peer.py, in a child process on OpenBLAS with the machine's OpenBLAS
+ * overrides removed for that command only).
+ *
+ * @example
+ * ```ts
+ * import { measureOurs, measurePeer } from "./train_util.ts";
+ * const ours = await measureOurs(getPreset("tiny"), 64, 4, 3, 1, 2, "wasm");
+ * const peer = await measurePeer(getPreset("tiny"), 64, 4, 3, 1, "chunked", 256);
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendName } from "../backend.ts";
+import { modelConfig } from "../model/config.ts";
+import { Decoder } from "../model/decoder.ts";
+import type { Preset } from "../model/presets.ts";
+import { AdamW } from "../train/adamw.ts";
+import { ParallelGradients } from "../train/data_parallel.ts";
+import { type GradientEngine, LocalGradients } from "../train/gradients.ts";
+
+/** Debian packages the peer needs (bench-only: installed by the bench, never by the course). */
+export const PEER_PACKAGES = ["python3-torch", "libopenblas0-pthread"];
+/** The Python with Debian's torch. */
+export const PEER_PYTHON = "/usr/bin/python3";
+/** Environment variables removed for the peer's command (set on some machines, they slow it). */
+export const PEER_UNSET_ENV = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
+
+/** Attention formulations of the peer (see train_peer.py). */
+export type PeerAttention = "full" | "chunked";
+
+/**
+ * Our tokens/s: `steps` timed training steps (after `warmup`) of preset `p`'s model on random
+ * tokens [batch, t + 1], gradients over `workers` threads (1: this thread only).
+ */
+export async function measureOurs(
+  p: Preset,
+  t: number,
+  batch: number,
+  steps: number,
+  warmup: number,
+  workers: number,
+  backend: BackendName,
+): Promise<number> {
+  const model = Decoder.create(modelConfig(p.name), 0);
+  const opt = new AdamW(model.params);
+  const engine: GradientEngine = workers > 1
+    ? await ParallelGradients.start(model, workers, backend)
+    : new LocalGradients(model);
+  const tokens = new Int32Array(batch * (t + 1));
+  for (let i = 0; i < tokens.length; i++) tokens[i] = (i * 2654435761) >>> 24; // fixed bytes
+  const weights = new Float32Array(batch * t).fill(1);
+  const step = async () => {
+    const { grads } = await engine.compute(tokens, weights, batch, t);
+    const clipped = await clipAsync(grads, 1);
+    opt.apply(clipped, 1e-3);
+    tf.dispose([...grads.values(), ...clipped.values()]);
+  };
+  try {
+    for (let i = 0; i < warmup; i++) await step();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step();
+    return (steps * batch * t) / ((performance.now() - t0) / 1000);
+  } finally {
+    await engine.close();
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * Global-norm clipping as in the trainer (clipByGlobalNorm's arithmetic), reading the norm back
+ * asynchronously: WebGPU under Deno has no synchronous readback.
+ */
+async function clipAsync(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): Promise<Map<string, tf.Tensor>> {
+  const n = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const norm = (await n.data())[0];
+  n.dispose();
+  if (norm <= maxNorm) return grads;
+  return new Map([...grads].map(([k, g]) => [k, tf.mul(g, maxNorm / norm)]));
+}
+
+/** What the peer reports. */
+export interface PeerInfo {
+  tokensPerS: number;
+  stepS: number[];
+  blas: string;
+  threads: number;
+  /** OpenBLAS's own thread pool (null when the BLAS is not OpenBLAS). */
+  blasThreads: number | null;
+  torch: string;
+  openblasEnv: Record<string, string>;
+}
+
+/** The peer's tokens/s and configuration, from train_peer.py in a child process (2 threads). */
+export async function measurePeer(
+  p: Preset,
+  t: number,
+  batch: number,
+  steps: number,
+  warmup: number,
+  attn: PeerAttention,
+  chunk: number,
+): Promise<PeerInfo> {
+  const script = new URL("./train_peer.py", import.meta.url).pathname;
+  const flags: Record<string, number | string> = {
+    d: p.dModel,
+    layers: p.numLayers,
+    heads: p.numHeads,
+    "head-dim": p.headDim,
+    mlp: p.mlpHidden,
+    seq: t,
+    batch,
+    steps,
+    warmup,
+    threads: 2,
+    attn,
+    chunk,
+  };
+  const env = Deno.env.toObject();
+  for (const k of PEER_UNSET_ENV) delete env[k];
+  const out = await new Deno.Command(PEER_PYTHON, {
+    args: [script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])],
+    env,
+    clearEnv: true,
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(`PyTorch peer failed (exit ${out.code}): ${text}`);
+  const r = JSON.parse(text.split("\n").at(-1)!);
+  return {
+    tokensPerS: r.tokens_per_s,
+    stepS: r.step_s,
+    blas: r.blas,
+    threads: r.threads,
+    blasThreads: r.blas_threads ?? null,
+    torch: r.torch,
+    openblasEnv: r.openblas_env,
+  };
+}
