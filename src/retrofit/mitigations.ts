@@ -7,7 +7,8 @@
  * @example
  * ```ts
  * import { MITIGATIONS } from "./mitigations.ts";
- * MITIGATIONS.short_replay.train({ steps: 128, contextLength: 256 }); // { shortFrom: 96, shortSeqLen: 256 }
+ * MITIGATIONS.short_replay.train({ steps: 128, contextLength: 256, targetLength: 2048 });
+ * // { shortFrom: 96, shortSeqLen: 256 }
  * ```
  * @module
  */
@@ -24,7 +25,7 @@ export interface MitigationVariant {
   id: MitigationVariantId;
   /** The one thing that differs from the control. */
   description: string;
-  train(o: { steps: number; contextLength: number }): Partial<TrainOptions>;
+  train(o: { steps: number; contextLength: number; targetLength: number }): Partial<TrainOptions>;
 }
 
 /** The variants, keyed by id. */
@@ -32,7 +33,8 @@ export const MITIGATIONS: { readonly [K in MitigationVariantId]: MitigationVaria
   short_replay: {
     id: "short_replay",
     description: "the last quarter of the steps on L0-long rows (8 of them per step at 8 x L0, " +
-      "so the same tokens per step); steps, schedule, optimizer and data seed unchanged",
+      "so the same tokens per step, and the task fraction divided by 8, so the same retrieval " +
+      "rows per step in expectation); steps, schedule, optimizer and data seed unchanged",
     train: ({ steps, contextLength }) => ({
       shortFrom: Math.round(steps * 0.75),
       shortSeqLen: contextLength,
@@ -40,9 +42,15 @@ export const MITIGATIONS: { readonly [K in MitigationVariantId]: MitigationVaria
   },
   copy_rows: {
     id: "copy_rows",
-    description: "a quarter of the rows are copy tasks (dense look-back practice) instead of " +
-      "plain text; steps, tokens, schedule and data seed unchanged",
-    train: () => ({ copyFraction: 0.25 }),
+    description: "a quarter of the rows are digit-copy tasks at any distance (the look-back the " +
+      "base practised in pretraining), drawn only where the control draws plain text, so task " +
+      "rows are unchanged; steps, tokens, schedule and data seed unchanged",
+    train: ({ targetLength }) => ({
+      copyFraction: 0.25,
+      copyReplacesText: true,
+      copyMaxDistance: targetLength,
+      copyDigits: true,
+    }),
   },
 };
 

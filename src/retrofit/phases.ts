@@ -204,7 +204,11 @@ export async function fineTunePhase(
   const b = variant ? { ...ctx.budget, evalAt: [ctx.budget.steps] } : ctx.budget;
   validateBudget(b);
   const changes = variant
-    ? MITIGATIONS[variant].train({ steps: b.steps, contextLength: ctx.base.config.contextLength })
+    ? MITIGATIONS[variant].train({
+      steps: b.steps,
+      contextLength: ctx.base.config.contextLength,
+      targetLength: ctx.targetLength,
+    })
     : {};
   // In-progress work is keyed by the base checkpoint; its budget and plan must match (below).
   const dir = `${ctx.ws.trainDir(label, seed)}/${ctx.baseSha256.slice(0, 12)}`;

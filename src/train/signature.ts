@@ -34,6 +34,8 @@ export interface SignatureOptions {
   copyMaxDistance?: number;
   /** Digit-only one-string copy rows (see mixture.ts). */
   copyDigits?: boolean;
+  /** Copy rows only where text would be (see mixture.ts). */
+  copyReplacesText?: boolean;
   answerWeight?: number;
   /**
    * From this step on, train on rows of `shortSeqLen` with the batch scaled so that every step
@@ -64,6 +66,7 @@ export interface RunSignature {
   copyFraction: number;
   copyMaxDistance?: number;
   copyDigits?: true;
+  copyReplacesText?: true;
   wordingSet?: WordingSet;
   shortFrom?: number;
   shortSeqLen?: number;
@@ -100,6 +103,7 @@ export function runSignature(
     copyFraction: o.copyFraction ?? 0,
     ...(o.copyMaxDistance === undefined ? {} : { copyMaxDistance: o.copyMaxDistance }),
     ...(o.copyDigits ? { copyDigits: true as const } : {}),
+    ...(o.copyReplacesText ? { copyReplacesText: true as const } : {}),
     ...(o.wordingSet && o.wordingSet !== "canonical" ? { wordingSet: o.wordingSet } : {}),
     ...(o.shortFrom === undefined ? {} : { shortFrom: o.shortFrom, shortSeqLen: o.shortSeqLen }),
     answerWeight: o.answerWeight ?? 4,

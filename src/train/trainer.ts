@@ -232,7 +232,10 @@ export async function trainStep(s: RunState): Promise<CurveRow> {
     batch: shape.batch,
     seqLen: shape.seqLen,
     seed: sig.seed,
-    taskFraction: sig.taskFraction,
+    // Short replay keeps the retrieval rows per step (k rows of L0 instead of one of k x L0 would
+    // otherwise bring k times the retrieval practice): the task fraction shrinks by the same k.
+    taskFraction: sig.taskFraction * (shape.seqLen / sig.seqLen),
+    copyReplacesText: sig.copyReplacesText === true,
     copyFraction: sig.copyFraction,
     copyMaxDistance: sig.copyMaxDistance,
     copyDigits: sig.copyDigits === true,
