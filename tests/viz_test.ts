@@ -128,6 +128,10 @@ Deno.test("chart helpers: panels, envelopes and rules across a category axis", (
   assert.deepEqual(env[1].y, [3, 5, 4]); // rolling maximum
   assert.deepEqual(env[2].y, [2, 3.5, 4]); // rolling mean
   assert.throws(() => envelope("x", [0], [1], 0), /window must be an integer >= 1/);
+  const labelled = line("slopes", [1, 2], [4, 4], { mode: "markers", text: ["0", "1"] });
+  assert.equal(labelled.mode, "markers+text");
+  assert.deepEqual(labelled.text, ["0", "1"]);
+  assert.equal(heatmaps([{ title: "s", z: [[-1, 1]], zmid: 0 }]).data[0].zmid, 0);
   const rule = hrule(0.5, "uniform");
   assert.equal(rule.shapes[0].xref, "paper");
   const fig = panels([

@@ -28,6 +28,8 @@ export interface TraceStyle {
   symbol?: string;
   /** Step shape ("hv") instead of straight segments. */
   step?: boolean;
+  /** A label per point, drawn above it. */
+  text?: string[];
 }
 
 /**
@@ -47,11 +49,12 @@ export function line(
   if (x.length !== y.length) {
     throw new RangeError(`x and y must have the same length; got ${x.length} and ${y.length}`);
   }
-  const mode = style.mode ?? "lines";
+  const mode = (style.mode ?? "lines") + (style.text ? "+text" : "");
   return {
     type: "scatter",
     mode,
     name,
+    ...(style.text ? { text: style.text, textposition: "top center" } : {}),
     x: Array.from(x),
     y: Array.from(y, (v) => (Number.isFinite(v) ? v : null)),
     line: {
@@ -192,6 +195,8 @@ export interface HeatmapPanel {
   /** Colour range; default: this panel's own min and max. */
   zmin?: number;
   zmax?: number;
+  /** The value at the middle of a diverging colour scale (e.g. 0). */
+  zmid?: number;
   /** Coordinates of the columns and rows (e.g. positions); default: their indices. */
   x?: readonly number[];
   y?: readonly number[];
@@ -236,6 +241,7 @@ export function heatmaps(
       reversescale: opts.reverse ?? false,
       ...(p.zmin !== undefined ? { zmin: p.zmin } : {}),
       ...(p.zmax !== undefined ? { zmax: p.zmax } : {}),
+      ...(p.zmid !== undefined ? { zmid: p.zmid } : {}),
       colorbar: { x: x0 + width * 0.8, len: 0.85, thickness: 10, title: { text: p.colorTitle } },
     });
     layout = mergeLayout(layout, {
