@@ -112,3 +112,24 @@ Deno.test("export: math is typeset offline by KaTeX served from the output folde
   assert.deepEqual(stats, { typeset: 4, errors: 0, raw: 0 });
   await Deno.remove(res.out, { recursive: true });
 });
+
+Deno.test("export: the chapters' own math (01-05, every markdown cell) typesets without error", async () => {
+  // The markdown cells of chapters 01-05 in one notebook without code: exporting it is quick, and
+  // every formula a reader of those chapters sees goes through KaTeX in chromium.
+  const dir = await Deno.makeTempDir({ prefix: "chapter-math-" });
+  const cells: unknown[] = [];
+  for (const path of listNotebooks(join(ROOT, "notebooks"), ["01", "02", "03", "04", "05"])) {
+    const nb = JSON.parse(await Deno.readTextFile(path));
+    for (const c of nb.cells) if (c.cell_type === "markdown") cells.push(c);
+  }
+  const nb = JSON.parse(await Deno.readTextFile(join(ROOT, "tests/fixtures/math.ipynb")));
+  const path = join(dir, "chapters.ipynb");
+  await Deno.writeTextFile(path, JSON.stringify({ ...nb, cells }));
+  const res = await runCourse(path);
+  assert.equal(res.code, 0, res.stderr);
+  const stats = mathStats(await renderedDom(join(res.out, "chapters.html")));
+  assert.ok(stats.typeset > 50, `only ${stats.typeset} formulas typeset`);
+  assert.deepEqual({ errors: stats.errors, raw: stats.raw }, { errors: 0, raw: 0 });
+  await Deno.remove(res.out, { recursive: true });
+  await Deno.remove(dir, { recursive: true });
+});

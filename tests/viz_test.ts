@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
   decorate,
+  envelope,
   figure,
   figureBundle,
   heatmaps,
+  hrule,
   line,
   mergeLayout,
+  panels,
   showMarkdown,
   tableBundle,
   vline,
@@ -110,4 +113,37 @@ Deno.test("chart helpers: lines with gaps, bands, heatmaps with their own colour
   );
   assert.equal(fig.data[1].xaxis, "x2");
   assert.throws(() => heatmaps([]), /panels must hold 1 to 4 heatmaps; got 0/);
+  // panel titles are centred over their plot area, not left-anchored
+  const title = (fig.layout!.annotations as { text: string; x: number; xanchor: string }[])
+    .find((a) => a.text === "q")!;
+  const domain = (fig.layout!.xaxis2 as { domain: number[] }).domain;
+  assert.equal(title.xanchor, "center");
+  assert.ok(Math.abs(title.x - (domain[0] + domain[1]) / 2) < 1e-9);
+});
+
+Deno.test("chart helpers: panels, envelopes and rules across a category axis", () => {
+  const env = envelope("score", [0, 1, 2, 3, 4], [1, 3, 2, 5, 4], 2);
+  assert.equal(env.length, 3);
+  assert.deepEqual(env[0].y, [1, 2, 4]); // rolling minimum per 2 points
+  assert.deepEqual(env[1].y, [3, 5, 4]); // rolling maximum
+  assert.deepEqual(env[2].y, [2, 3.5, 4]); // rolling mean
+  assert.throws(() => envelope("x", [0], [1], 0), /window must be an integer >= 1/);
+  const labelled = line("slopes", [1, 2], [4, 4], { mode: "markers", text: ["0", "1"] });
+  assert.equal(labelled.mode, "markers+text");
+  assert.deepEqual(labelled.text, ["0", "1"]);
+  assert.equal(heatmaps([{ title: "s", z: [[-1, 1]], zmid: 0 }]).data[0].zmid, 0);
+  const rule = hrule(0.5, "uniform");
+  assert.equal(rule.shapes[0].xref, "paper");
+  const fig = panels([
+    { title: "a", traces: [line("m", [0, 1], [1, 2])], decorations: [rule] },
+    { title: "b", traces: [line("m", [0, 1], [2, 1])], yLog: true },
+  ], { columns: 2 });
+  assert.deepEqual(fig.data.map((t) => [t.xaxis, t.yaxis, t.showlegend]), [
+    ["x", "y", true],
+    ["x2", "y2", false], // the same name is not repeated in the legend
+  ]);
+  const shapes = fig.layout!.shapes as { xref: string; yref: string }[];
+  assert.deepEqual([shapes[0].xref, shapes[0].yref], ["x domain", "y"]); // paper = the panel's own
+  assert.equal((fig.layout!.yaxis2 as { type: string }).type, "log");
+  assert.throws(() => panels([]), /at least one panel/);
 });

@@ -17,7 +17,9 @@
 import { exists } from "../util/files.ts";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { loadCorpus } from "../data/corpus.ts";
+import { type Document, loadCorpus } from "../data/corpus.ts";
+import { sampleWindow } from "../data/batches.ts";
+import { Rng } from "../data/rng.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { type ModelConfig, modelConfig } from "../model/config.ts";
 import { Decoder, initWeights, type Weights } from "../model/decoder.ts";
@@ -330,4 +332,85 @@ export function curveStats(
     }
   });
   return { nearChange: Math.sqrt(sq / Math.max(1, nNear)), farOutside: out / Math.max(1, nFar) };
+}
+
+/** A band of target positions [from, to) whose loss {@link bandBits} averages. */
+export interface PositionBand {
+  name: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Bits per byte of `config`/`weights` on `windows` seeded windows of `docs` (`seqLen` targets
+ * each), averaged over each band of target positions, window by window (so two models read on
+ * the same seed can be compared pair by pair).
+ *
+ * @example
+ * ```ts
+ * const bands = [{ name: "near", from: 0, to: 256 }, { name: "far", from: 640, to: 1920 }];
+ * bandBits(config, weights, heldOut, { seqLen: 2048, windows: 4, bands }); // [{ name, perWindow }]
+ * ```
+ */
+export function bandBits(
+  config: ModelConfig,
+  weights: Weights,
+  docs: readonly Document[],
+  o: { seqLen: number; windows: number; bands: readonly PositionBand[]; seed?: number },
+): { name: string; perWindow: number[] }[] {
+  for (const b of o.bands) {
+    if (!(b.from >= 0 && b.to > b.from && b.to <= o.seqLen)) {
+      throw new RangeError(`band ${b.name} must lie in [0, ${o.seqLen}); got ${b.from}-${b.to}`);
+    }
+  }
+  const rng = new Rng(o.seed ?? 1234);
+  const model = Decoder.fromWeights(config, weights);
+  const out = o.bands.map((b) => ({ name: b.name, perWindow: [] as number[] }));
+  try {
+    for (let w = 0; w < o.windows; w++) {
+      const data = Int32Array.from(sampleWindow(docs, o.seqLen + 1, rng));
+      const nll = tf.tidy(() => {
+        const tokens = tf.tensor2d(data, [1, o.seqLen + 1], "int32");
+        const logp = tf.logSoftmax(model.forward(tokens.slice([0, 0], [1, o.seqLen])));
+        const targets = tf.oneHot(tokens.slice([0, 1], [1, o.seqLen]), config.vocabSize);
+        return tf.neg(tf.sum(tf.mul(logp, targets), -1));
+      });
+      const v = nll.dataSync();
+      nll.dispose();
+      o.bands.forEach((b, j) => {
+        let s = 0;
+        for (let t = b.from; t < b.to; t++) s += v[t];
+        out[j].perWindow.push(s / (b.to - b.from) / Math.LN2);
+      });
+    }
+  } finally {
+    model.dispose();
+  }
+  return out;
+}
+
+/**
+ * The gradient of the mean next-token loss on `tokens` (one sequence: inputs and shifted targets)
+ * with respect to a T5 model's bucket table, [numBuckets][numHeads] row-major: how much training
+ * signal each bucket of each head gets from one sequence.
+ */
+export function t5TableGradient(
+  config: ModelConfig,
+  weights: Weights,
+  tokens: ArrayLike<number>,
+): Float32Array {
+  if (config.positional.type !== "t5") throw new RangeError("the model must use t5 positions");
+  const model = Decoder.fromWeights(config, weights);
+  try {
+    const table = model.params.get("t5.relative_attention_bias")!;
+    const input = tf.tensor2d(Int32Array.from(tokens), [1, tokens.length], "int32");
+    const { value, grads } = tf.variableGrads(() => model.loss(input), [table]);
+    const g = Object.values(grads)[0].dataSync() as Float32Array;
+    value.dispose();
+    for (const t of Object.values(grads)) t.dispose();
+    input.dispose();
+    return g;
+  } finally {
+    model.dispose();
+  }
 }

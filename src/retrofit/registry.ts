@@ -279,7 +279,8 @@ export function t5InitialTable(
   if (init === "zero") return table;
   const slopes = alibiSlopes(numHeads);
   const opts = { bidirectional: false, numBuckets, maxDistance };
-  // Mean distance per bucket over distances 0 .. maxDistance (the last bucket starts there).
+  // Mean distance per bucket over distances 0 .. maxDistance (the last bucket starts before
+  // maxDistance; its mean is taken over its distances up to maxDistance).
   const sum = new Float64Array(numBuckets), count = new Float64Array(numBuckets);
   for (let d = 0; d <= maxDistance; d++) {
     const b = relativePositionBucket(-d, opts);

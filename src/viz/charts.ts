@@ -28,6 +28,8 @@ export interface TraceStyle {
   symbol?: string;
   /** Step shape ("hv") instead of straight segments. */
   step?: boolean;
+  /** A label per point, drawn above it. */
+  text?: string[];
 }
 
 /**
@@ -47,11 +49,12 @@ export function line(
   if (x.length !== y.length) {
     throw new RangeError(`x and y must have the same length; got ${x.length} and ${y.length}`);
   }
-  const mode = style.mode ?? "lines";
+  const mode = (style.mode ?? "lines") + (style.text ? "+text" : "");
   return {
     type: "scatter",
     mode,
     name,
+    ...(style.text ? { text: style.text, textposition: "top center" } : {}),
     x: Array.from(x),
     y: Array.from(y, (v) => (Number.isFinite(v) ? v : null)),
     line: {
@@ -192,6 +195,13 @@ export interface HeatmapPanel {
   /** Colour range; default: this panel's own min and max. */
   zmin?: number;
   zmax?: number;
+  /** The value at the middle of a diverging colour scale (e.g. 0). */
+  zmid?: number;
+  /** Coordinates of the columns and rows (e.g. positions); default: their indices. */
+  x?: readonly number[];
+  y?: readonly number[];
+  /** Extra shapes (e.g. lines marking a range), in this panel's axis coordinates. */
+  shapes?: Record<string, unknown>[];
 }
 
 /**
@@ -223,12 +233,15 @@ export function heatmaps(
     data.push({
       type: "heatmap",
       z: p.z,
+      ...(p.x ? { x: Array.from(p.x) } : {}),
+      ...(p.y ? { y: Array.from(p.y) } : {}),
       xaxis: `x${sfx}`,
       yaxis: `y${sfx}`,
       colorscale: opts.colorscale ?? "Viridis",
       reversescale: opts.reverse ?? false,
       ...(p.zmin !== undefined ? { zmin: p.zmin } : {}),
       ...(p.zmax !== undefined ? { zmax: p.zmax } : {}),
+      ...(p.zmid !== undefined ? { zmid: p.zmid } : {}),
       colorbar: { x: x0 + width * 0.8, len: 0.85, thickness: 10, title: { text: p.colorTitle } },
     });
     layout = mergeLayout(layout, {
@@ -244,16 +257,193 @@ export function heatmaps(
         anchor: `x${sfx}`,
       },
     });
+    // the title centred over the plot area (the colour bar takes the rest of the panel)
     layout.annotations = [...(layout.annotations as unknown[] ?? []), {
       text: p.title,
-      x: x0 + width * 0.4,
+      x: x0 + width * 0.39,
       xref: "paper",
+      xanchor: "center",
       y: 1.02,
       yref: "paper",
       yanchor: "bottom",
       showarrow: false,
     }];
+    const own = (p.shapes ?? []).map((sh) => ({ xref: `x${sfx}`, yref: `y${sfx}`, ...sh }));
+    layout.shapes = [...(layout.shapes as unknown[] ?? []), ...own];
   });
   const fig = figure(data, { title: opts.title, layout });
   return { data: fig.data, layout: { ...fig.layout, margin: { l: 70, r: 40, t: 90, b: 60 } } };
+}
+
+/** A horizontal dashed line across the whole plot at height y (works on category x axes too). */
+export function hrule(y: number, label: string, color = "#444"): Decoration {
+  return {
+    shapes: [{
+      type: "line",
+      xref: "paper",
+      x0: 0,
+      x1: 1,
+      y0: y,
+      y1: y,
+      line: { color, dash: "dash", width: 1.5 },
+    }],
+    annotations: label
+      ? [{
+        xref: "paper",
+        x: 1,
+        xanchor: "right",
+        y,
+        yanchor: "bottom",
+        text: label,
+        showarrow: false,
+        font: { color, size: 12 },
+      }]
+      : [],
+  };
+}
+
+/**
+ * A rolling minimum-to-maximum band (filled) of a noisy curve over windows of `window` points,
+ * with the rolling mean as a line: a 2,000-point oscillating score stays readable.
+ */
+export function envelope(
+  name: string,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  window: number,
+  style: { color?: string; dash?: TraceStyle["dash"] } = {},
+): PlotlyTrace[] {
+  if (x.length !== y.length) {
+    throw new RangeError(`x and y must have the same length; got ${x.length} and ${y.length}`);
+  }
+  if (!(Number.isInteger(window) && window >= 1)) {
+    throw new RangeError(`window must be an integer >= 1; got ${window}`);
+  }
+  const xs: number[] = [], lo: number[] = [], hi: number[] = [], mean: number[] = [];
+  for (let s = 0; s < x.length; s += window) {
+    const part = Array.from(y).slice(s, s + window);
+    xs.push(x[Math.min(s + Math.floor(part.length / 2), x.length - 1)]);
+    lo.push(Math.min(...part));
+    hi.push(Math.max(...part));
+    mean.push(part.reduce((a, v) => a + v, 0) / part.length);
+  }
+  const color = style.color ?? "#1f77b4";
+  return [
+    { type: "scatter", mode: "lines", x: xs, y: lo, line: { width: 0, color }, showlegend: false },
+    {
+      type: "scatter",
+      mode: "lines",
+      name: `${name} (min-max per ${window})`,
+      x: xs,
+      y: hi,
+      fill: "tonexty",
+      fillcolor: translucent(color, 0.3),
+      line: { width: 0, color },
+    },
+    line(`${name} (mean per ${window})`, xs, mean, { color, dash: style.dash }),
+  ];
+}
+
+/** `#rrggbb` as `rgba(r, g, b, alpha)`; any other colour string is returned unchanged. */
+function translucent(color: string, alpha: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  if (!m) return color;
+  return `rgba(${m.slice(1).map((h) => parseInt(h, 16)).join(", ")}, ${alpha})`;
+}
+
+/** One panel of {@link panels}. */
+export interface Panel {
+  title: string;
+  traces: PlotlyTrace[];
+  xTitle?: string;
+  yTitle?: string;
+  xLog?: boolean;
+  yLog?: boolean;
+  /** Axis ranges (log axes: log10 of the ends). */
+  xRange?: [number, number];
+  yRange?: [number, number];
+  /** Bands and lines; `paper` coordinates are read as this panel's own area. */
+  decorations?: Decoration[];
+}
+
+/**
+ * Panels in a grid (`columns` per row), each with its own axes and title; a trace name shown in
+ * one panel's legend is not repeated for the next. Use it for one method per panel against a
+ * common reference instead of many overlapping curves.
+ *
+ * @example
+ * ```ts
+ * panels([
+ *   { title: "PI", traces: [line("PI", [0, 1], [1, 2])] },
+ *   { title: "YaRN", traces: [line("YaRN", [0, 1], [2, 1])] },
+ * ], { title: "Score against offset", columns: 2 });
+ * ```
+ */
+export function panels(
+  list: Panel[],
+  opts: { title?: string; columns?: number; gap?: number } = {},
+): PlotlyFigure {
+  if (list.length < 1) throw new RangeError("panels needs at least one panel");
+  const cols = Math.min(opts.columns ?? list.length, list.length);
+  const rows = Math.ceil(list.length / cols);
+  const gapX = opts.gap ?? 0.1, gapY = 0.2;
+  const w = (1 - gapX * (cols - 1)) / cols, h = (1 - gapY * (rows - 1)) / rows;
+  const data: PlotlyTrace[] = [];
+  const shown = new Set<string>();
+  let layout: Record<string, unknown> = { shapes: [], annotations: [] };
+  const axis = (title?: string, log?: boolean, range?: [number, number]) => ({
+    ...(title ? { title: { text: title } } : {}),
+    ...(log ? { type: "log", exponentformat: "power" } : {}),
+    ...(range ? { range } : {}),
+    gridcolor: "#e5e5e5",
+    zeroline: false,
+  });
+  list.forEach((p, k) => {
+    const sfx = k === 0 ? "" : String(k + 1);
+    const col = k % cols, row = Math.floor(k / cols);
+    const x0 = col * (w + gapX), y1 = 1 - row * (h + gapY);
+    for (const t of p.traces) {
+      const name = String(t.name ?? "");
+      const showlegend = t.showlegend !== false && !!name && !shown.has(name);
+      if (showlegend) shown.add(name);
+      data.push({ ...t, xaxis: `x${sfx}`, yaxis: `y${sfx}`, legendgroup: name, showlegend });
+    }
+    const ref = (r: unknown, axisLetter: "x" | "y") =>
+      r === "paper" ? `${axisLetter}${sfx} domain` : `${axisLetter}${sfx}`;
+    const shapes = (p.decorations ?? []).flatMap((d) => d.shapes).map((s) => ({
+      ...s,
+      xref: ref(s.xref, "x"),
+      yref: ref(s.yref, "y"),
+    }));
+    const notes = (p.decorations ?? []).flatMap((d) => d.annotations).map((a) => ({
+      ...a,
+      xref: ref(a.xref, "x"),
+      yref: ref(a.yref, "y"),
+    }));
+    layout = mergeLayout(layout, {
+      [`xaxis${sfx}`]: {
+        ...axis(p.xTitle, p.xLog, p.xRange),
+        domain: [x0, x0 + w],
+        anchor: `y${sfx}`,
+      },
+      [`yaxis${sfx}`]: {
+        ...axis(p.yTitle, p.yLog, p.yRange),
+        domain: [y1 - h, y1],
+        anchor: `x${sfx}`,
+      },
+    });
+    layout.shapes = [...(layout.shapes as unknown[]), ...shapes];
+    layout.annotations = [...(layout.annotations as unknown[]), ...notes, {
+      text: `<b>${p.title}</b>`,
+      xref: `x${sfx} domain`,
+      x: 0.5,
+      xanchor: "center",
+      yref: `y${sfx} domain`,
+      y: (p.decorations ?? []).some((d) => d.annotations.length) ? 1.09 : 1.0, // above band labels
+      yanchor: "bottom",
+      showarrow: false,
+    }];
+  });
+  const fig = figure(data, { title: opts.title, layout });
+  return { data: fig.data, layout: { ...fig.layout, margin: { l: 70, r: 30, t: 90, b: 60 } } };
 }
