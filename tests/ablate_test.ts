@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import { modelConfig } from "../src/model/config.ts";
 import { ABLATION_IDS, convert, RETROFIT_IDS } from "../src/retrofit/registry.ts";
-import { ablationCommands } from "../src/retrofit/ablate.ts";
+import { ablationCommands, reuseRecords } from "../src/retrofit/ablate.ts";
+import { FINETUNE_DEFAULTS } from "../src/retrofit/run.ts";
+import { RetrofitWorkspace } from "../src/retrofit/workspace.ts";
+import { evaluationPlan } from "../src/eval/long_context.ts";
+import { writeFileAtomic } from "../src/util/atomic.ts";
 import { positionalFlag } from "../src/train/pretrain.ts";
 import { yarnBands } from "../src/decision/full_scale.ts";
 
@@ -55,4 +59,43 @@ Deno.test("pretrain --positional: rope, alibi, t5 (T5's own 32 buckets / 128)", 
     () => positionalFlag("xpos"),
     /--positional must be one of rope, alibi, t5; got "xpos"/,
   );
+});
+
+Deno.test("ablate --reuse: copies the main experiment's records only when budget and plan match", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const from = `${dir}/main`, out = `${dir}/abl`;
+    const { threshold: _, ...budget } = FINETUNE_DEFAULTS.tiny;
+    const src = new RetrofitWorkspace("tiny", { resultsDir: from });
+    const rec = (kind: string, option: string, seed: number) =>
+      JSON.stringify({ kind, option, seed, rows: [], commit: "c", command: "x" });
+    await writeFileAtomic(
+      `${from}/run.json`,
+      JSON.stringify({ budget, plan: evaluationPlan("tiny") }),
+    );
+    await writeFileAtomic(src.basePath(), rec("base", "base", 0));
+    await writeFileAtomic(src.step0Path("yarn"), rec("step0", "yarn", 0));
+    await writeFileAtomic(src.chunkPath("yarn", 0), rec("chunk", "yarn", 0));
+    await writeFileAtomic(src.chunkPath("yarn", 1), rec("chunk", "yarn", 1));
+    await writeFileAtomic(src.chunkPath("alibi", 0), rec("chunk", "alibi", 0));
+    const copied = await reuseRecords(from, out, "tiny", ["--seeds", "0"]);
+    const dst = new RetrofitWorkspace("tiny", { resultsDir: out });
+    // Seed 1 was not asked for, alibi is not an ablation's reference: neither is copied.
+    assert.deepEqual(
+      copied.sort(),
+      [dst.basePath(), dst.chunkPath("yarn", 0), dst.step0Path("yarn")].sort(),
+    );
+    assert.equal(await Deno.readTextFile(dst.chunkPath("yarn", 0)), rec("chunk", "yarn", 0));
+    assert.deepEqual(await reuseRecords(from, `${dir}/b`, "tiny", ["--steps", "4"]), []);
+    await writeFileAtomic(
+      `${from}/run.json`,
+      JSON.stringify({ budget: { ...budget, steps: 8 }, plan: evaluationPlan("tiny") }),
+    );
+    await assert.rejects(
+      () => reuseRecords(from, `${dir}/c`, "tiny", []),
+      /budget or evaluation plan/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

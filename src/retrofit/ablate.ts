@@ -13,6 +13,12 @@
  * Flags not listed here (`--seeds`, `--steps`, `--eval-at`, `--jobs`, `--land`, ...) pass through
  * to `deno task retrofit`; `--out` defaults to `assets/results/<preset>_ablations`.
  *
+ * `--reuse <results dir>` (default: the main experiment, `assets/results/<preset>`) copies the
+ * records the ablations are read against (base, and `pi`, `yarn`, `ntk` at step 0 and for the
+ * requested seeds) instead of recomputing them, when that experiment used the same base, budget
+ * and evaluation plan (checked; refused otherwise). Copies keep their own commit and command, so
+ * the tables say which run made each row. `--reuse none` recomputes everything.
+ *
  * @example
  * ```sh
  * deno task ablate --preset tiny --seeds 0 --steps 4 --out /tmp/abl --allow-dirty
@@ -23,7 +29,11 @@
 import { parseArgs } from "node:util";
 import { main as retrofitMain } from "./run.ts";
 import { ABLATION_IDS } from "./registry.ts";
-import { exists } from "../util/files.ts";
+import { exists, readJson } from "../util/files.ts";
+import { evaluationPlan } from "../eval/long_context.ts";
+import { FINETUNE_DEFAULTS } from "./run.ts";
+import { RetrofitWorkspace } from "./workspace.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 
 /** The options stage 1 runs: the ablations plus the options they are read against. */
 export const ABLATION_OPTIONS = ["pi", ...ABLATION_IDS, "yarn", "ntk"] as const;
@@ -77,9 +87,10 @@ export async function main(argv: string[]): Promise<void> {
       preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
       out: { type: "string" },
       "ntk-checkpoint": { type: "string" },
+      reuse: { type: "string" },
     },
   });
-  const own = new Set(["preset", "out", "ntk-checkpoint"]);
+  const own = new Set(["preset", "out", "ntk-checkpoint", "reuse"]);
   const pass: string[] = [];
   for (const t of tokens ?? []) {
     if (t.kind === "option" && !own.has(t.name)) {
@@ -91,6 +102,8 @@ export async function main(argv: string[]): Promise<void> {
   const ntkCheckpoint = String(
     values["ntk-checkpoint"] ?? `assets/checkpoints/${preset}/retrofits/ntk.safetensors`,
   );
+  const reuse = String(values.reuse ?? `assets/results/${preset}`);
+  if (reuse !== "none") await reuseRecords(reuse, out, preset, pass);
   const [first] = ablationCommands(pass, { preset, out, ntkCheckpoint, ntkExists: false });
   console.log(`ablate: ${first.stage}: deno task retrofit ${first.argv.join(" ")}`);
   await retrofitMain(first.argv);
@@ -107,6 +120,68 @@ export async function main(argv: string[]): Promise<void> {
         "is skipped (run `deno task retrofit` first, or pass --ntk-checkpoint)",
     );
   }
+}
+
+/** The options whose records an ablation folder may take from the main experiment. */
+export const REUSED_OPTIONS = ["pi", "yarn", "ntk"] as const;
+
+/** Flags that change what a record measures: with any of them, nothing is reused. */
+const CHANGING_FLAGS = ["--steps", "--eval-at", "--batch", "--lr", "--base", "--mitigate"];
+
+/**
+ * Copies the base record and the `pi`/`yarn`/`ntk` step-0 and seed records from the experiment
+ * in `from` into `out` (only those `out` lacks), after checking that `from` used this preset's
+ * base checkpoint, budget and evaluation plan.
+ */
+export async function reuseRecords(
+  from: string,
+  out: string,
+  preset: string,
+  pass: readonly string[],
+): Promise<string[]> {
+  const changing = pass.find((a) => CHANGING_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)));
+  if (changing) {
+    console.log(`ablate: ${changing} changes the experiment, so no record is reused from ${from}`);
+    return [];
+  }
+  const run = await readJson<{ budget?: unknown; plan?: unknown; base?: string }>(
+    `${from}/run.json`,
+  ) ?? await readJson(`${from}/run.partial.json`);
+  if (!run) throw new Error(`--reuse ${from}: no run.json or run.partial.json there`);
+  const { threshold: _, ...budget } = FINETUNE_DEFAULTS[preset];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(run.plan, evaluationPlan(preset)) || !same(run.budget, budget)) {
+    throw new Error(
+      `--reuse ${from}: that experiment's budget or evaluation plan differs from the ${preset} ` +
+        "defaults the ablations use; pass --reuse none to recompute its rows",
+    );
+  }
+  const src = new RetrofitWorkspace(preset, { resultsDir: from });
+  const dst = new RetrofitWorkspace(preset, { resultsDir: out });
+  const seeds = seedList(pass);
+  const pairs: [string, string][] = [
+    [src.basePath(), dst.basePath()],
+    [`${src.runsDir}/base.sha256`, `${dst.runsDir}/base.sha256`],
+  ];
+  for (const o of REUSED_OPTIONS) {
+    pairs.push([src.step0Path(o), dst.step0Path(o)]);
+    for (const k of seeds) pairs.push([src.chunkPath(o, k), dst.chunkPath(o, k)]);
+  }
+  const copied: string[] = [];
+  for (const [a, b] of pairs) {
+    if (!(await exists(a)) || (await exists(b))) continue;
+    await writeFileAtomic(b, await Deno.readFile(a));
+    copied.push(b);
+  }
+  console.log(`ablate: reused ${copied.length} records from ${from}`);
+  return copied;
+}
+
+// The seeds the retrofit will run (its default when --seeds is not passed).
+function seedList(pass: readonly string[]): number[] {
+  const i = pass.findIndex((a) => a === "--seeds" || a.startsWith("--seeds="));
+  const v = i < 0 ? "0,1,2,3,4" : pass[i].includes("=") ? pass[i].split("=")[1] : pass[i + 1];
+  return v.split(",").map(Number);
 }
 
 if (import.meta.main) await main(Deno.args);
