@@ -1,7 +1,13 @@
 // Command-line parsing: the shared flag parsers (src/util/cli.ts) and the commands' parse
 // functions, with the errors that name the flag and its range.
 import assert from "node:assert/strict";
-import { choiceFlag, listFlag, numberFlag, optionalNumber } from "../src/util/cli.ts";
+import {
+  choiceFlag,
+  listFlag,
+  numberFlag,
+  optionalNumber,
+  splitOwnFlags,
+} from "../src/util/cli.ts";
 import { parseCourseArgs } from "../src/tools/course.ts";
 import { parseBaseReportArgs } from "../src/eval/base_report.ts";
 
@@ -79,4 +85,13 @@ Deno.test("base report command line: counts are integers >= 1, wordings a known 
     /--per-offset must be an integer/,
   );
   assert.throws(() => parseBaseReportArgs(["--wordings", "klingon"]), /--wordings must be one of/);
+});
+
+Deno.test("splitOwnFlags: takes a wrapper's flags out, passes the rest through verbatim", () => {
+  const argv = ["--preset", "course", "--jobs", "2", "--seeds=0,1", "--land", "--option=yarn", "x"];
+  assert.deepEqual(splitOwnFlags(argv, ["preset", "option", "variant"]), {
+    own: { preset: "course", option: "yarn" },
+    rest: ["--jobs", "2", "--seeds=0,1", "--land", "x"],
+  });
+  assert.throws(() => splitOwnFlags(["--variant"], ["variant"]), /--variant needs a value/);
 });

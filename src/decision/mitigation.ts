@@ -14,9 +14,8 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { readMetrics, readSamples, resultsDir } from "../eval/results.ts";
-import { choiceFlag } from "../util/cli.ts";
+import { choiceFlag, splitOwnFlags } from "../util/cli.ts";
 import { MITIGATION_IDS } from "../retrofit/mitigations.ts";
 import { RETROFIT_IDS } from "../retrofit/registry.ts";
 import { main as retrofitMain } from "../retrofit/run.ts";
@@ -24,19 +23,9 @@ import { decideFromResults } from "./evidence.ts";
 
 /** Parses the command line; defaults to the decision's option and key-risk variant. */
 export async function main(argv: string[]): Promise<void> {
-  const { values, tokens } = parseArgs({
-    args: argv,
-    options: {
-      preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
-      option: { type: "string" },
-      variant: { type: "string" },
-    },
-    strict: false,
-    tokens: true,
-  });
-  const preset = String(values.preset);
-  let option = values.option === undefined ? undefined : String(values.option);
-  let variant = values.variant === undefined ? undefined : String(values.variant);
+  const { own: values, rest } = splitOwnFlags(argv, ["preset", "option", "variant"]);
+  const preset = values.preset ?? Deno.env.get("COURSE_PRESET") ?? "course";
+  let { option, variant } = values;
   if (!option || !variant) {
     const dir = resultsDir(preset, ".");
     const d = decideFromResults(
@@ -53,12 +42,6 @@ export async function main(argv: string[]): Promise<void> {
     choiceFlag("variant", variant!, MITIGATION_IDS)
   }`;
   // Everything else (--seeds, --jobs, --land, ...) goes to the retrofit pipeline unchanged.
-  const own = new Set(["preset", "option", "variant"]);
-  const rest: string[] = [];
-  for (const t of tokens ?? []) {
-    if (t.kind !== "option" || own.has(t.name)) continue;
-    rest.push(t.rawName, ...(t.value === undefined ? [] : [t.value]));
-  }
   // All options stay in the experiment, so the tables keep every row; only missing work runs.
   await retrofitMain(["--preset", preset, "--mitigate", chosen, ...rest]);
 }

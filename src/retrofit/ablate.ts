@@ -26,10 +26,10 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { main as retrofitMain } from "./run.ts";
 import { ABLATION_IDS } from "./registry.ts";
 import { exists, readJson } from "../util/files.ts";
+import { splitOwnFlags } from "../util/cli.ts";
 import { evaluationPlan } from "../eval/long_context.ts";
 import { FINETUNE_DEFAULTS } from "./run.ts";
 import { RetrofitWorkspace } from "./workspace.ts";
@@ -79,25 +79,13 @@ function isSeedsFlag(argv: readonly string[], i: number): boolean {
 
 /** Parses the flags this command owns and runs the stages in order. */
 export async function main(argv: string[]): Promise<void> {
-  const { values, tokens } = parseArgs({
-    args: argv,
-    strict: false,
-    tokens: true,
-    options: {
-      preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
-      out: { type: "string" },
-      "ntk-checkpoint": { type: "string" },
-      reuse: { type: "string" },
-    },
-  });
-  const own = new Set(["preset", "out", "ntk-checkpoint", "reuse"]);
-  const pass: string[] = [];
-  for (const t of tokens ?? []) {
-    if (t.kind === "option" && !own.has(t.name)) {
-      pass.push(t.rawName, ...(t.value !== undefined && !t.inlineValue ? [t.value] : []));
-    } else if (t.kind === "positional") pass.push(t.value);
-  }
-  const preset = String(values.preset);
+  const { own: values, rest: pass } = splitOwnFlags(argv, [
+    "preset",
+    "out",
+    "ntk-checkpoint",
+    "reuse",
+  ]);
+  const preset = values.preset ?? Deno.env.get("COURSE_PRESET") ?? "course";
   const out = String(values.out ?? `assets/results/${preset}_ablations`);
   const ntkCheckpoint = String(
     values["ntk-checkpoint"] ?? `assets/checkpoints/${preset}/retrofits/ntk.safetensors`,

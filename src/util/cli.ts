@@ -69,3 +69,27 @@ export function choiceFlag<T extends string>(
   }
   return value as T;
 }
+
+/**
+ * Takes a command's own string flags (`--name value` or `--name=value`) out of `argv` and returns
+ * them with everything else unchanged and in order, for a command that wraps another (`ablate`,
+ * `mitigate` around `retrofit`): the wrapped command parses and checks the rest itself.
+ */
+export function splitOwnFlags(
+  argv: readonly string[],
+  own: readonly string[],
+): { own: Record<string, string>; rest: string[] } {
+  const found: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(argv[i]);
+    if (!m || !own.includes(m[1])) {
+      rest.push(argv[i]);
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new RangeError(`--${m[1]} needs a value`);
+    found[m[1]] = value;
+  }
+  return { own: found, rest };
+}
