@@ -1,5 +1,5 @@
 /**
- * The decision on the evidence: constraint values with crossed-bootstrap intervals (paired.ts)
+ * The decision on the evidence: constraint values with two-way intervals (paired.ts)
  * fed to the rule (rule.ts), and the paired comparisons a reader needs next to it: the winner
  * against the runner-up and every option against the `rope` control, each as a difference with
  * its interval and a sentence that says "cannot be told apart" when the interval holds 0.
@@ -54,20 +54,19 @@ function hasSamples(samples: readonly SampleRow[], metric: string): boolean {
 
 /**
  * Summary rows for the rule: per option and constraint metric at the option's final budget, the
- * mean and its crossed-bootstrap 95% interval; for constraints relative to the base, the paired
+ * mean and its two-way 95% interval (seeds and examples, paired.ts); for constraints relative to the base, the paired
  * `option / base - 1`. Metrics without samples (new parameters) are exact counts.
  */
 export function constraintSummaries(
   metrics: readonly MetricRow[],
   samples: readonly SampleRow[],
   rule: DecisionRule = DECISION_RULE,
-  resamples = 2000,
 ): Summary[] {
   const out: Summary[] = [];
   for (const c of rule.constraints) {
     const metric = c.metric as MetricName;
     if (hasSamples(samples, metric)) {
-      const q = { metric, step: "final" as const, resamples };
+      const q = { metric, step: "final" as const };
       for (const [option, s] of pairedSummary(samples, q)) {
         const row: Summary = {
           option,
@@ -119,13 +118,12 @@ export function compareOn(
   c: Constraint,
   a: string,
   b: string,
-  resamples = 2000,
 ): Comparison {
   const metric = c.metric as MetricName;
   const step = finalBudget(samples, metric);
   // Latency is timed on conversions (step 0) by design: it has no budget.
   const at = metric === "latency_ratio" ? "final" as const : step;
-  const interval = pairedDifference(samples, { metric, step: at, a, b, resamples });
+  const interval = pairedDifference(samples, { metric, step: at, a, b });
   // A constraint relative to the base is compared in its own units (bits/byte), not in percent.
   const unit = c.relativeToBase ? " bits/byte" : c.format === "ratio" ? "x" : "";
   const fmt = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}${unit}`;
@@ -160,8 +158,7 @@ export function decideFromResults(
   opts: DecideOptions = {},
 ): EvidenceDecision {
   const rule = opts.rule ?? DECISION_RULE;
-  const resamples = opts.resamples ?? 2000;
-  const d = decide(constraintSummaries(metrics, samples, rule, resamples), opts);
+  const d = decide(constraintSummaries(metrics, samples, rule), opts);
   const rank = rule.constraints.find((c) => c.id === rule.rankBy)!;
   const [first, second] = d.ranking;
   let margin: Comparison | null = null;
@@ -169,7 +166,7 @@ export function decideFromResults(
   if (
     second && hasSamples(samples, rank.metric) && atFinal(samples, rank.metric, [first, second])
   ) {
-    margin = compareOn(samples, rank, first, second, resamples);
+    margin = compareOn(samples, rank, first, second);
     const i = margin.interval;
     const f = (x: number) => formatValue(x, rank.format === "percent" ? "percent" : "fraction");
     const text = `${f(i.mean)} (95% CI ${f(i.low)} to ${f(i.high)}, ${i.seeds} seeds x ` +
@@ -187,7 +184,7 @@ export function decideFromResults(
     for (const c of rule.constraints) {
       if (!hasSamples(samples, c.metric)) continue;
       if (c.metric !== "latency_ratio" && !atFinal(samples, c.metric, [option, "rope"])) continue;
-      comparisons.push(compareOn(samples, c, option, "rope", resamples));
+      comparisons.push(compareOn(samples, c, option, "rope"));
     }
   }
   return { ...d, sentence, margin, comparisons };

@@ -203,16 +203,15 @@ export interface IntervalRow extends Interval {
   step: number;
 }
 
-/** Per-option intervals of `metrics` at each option's final budget (crossed bootstrap). */
+/** Per-option intervals of `metrics` at each option's final budget (two-way interval, paired.ts). */
 export function finalIntervals(
   samples: readonly SampleRow[],
   metrics: readonly MetricName[],
-  resamples = 1000,
 ): IntervalRow[] {
   const out: IntervalRow[] = [];
   for (const metric of metrics) {
     if (!samples.some((r) => r.metric === metric)) continue;
-    for (const [option, s] of pairedSummary(samples, { metric, step: "final", resamples })) {
+    for (const [option, s] of pairedSummary(samples, { metric, step: "final" })) {
       out.push({ option, metric, ...s });
     }
   }
@@ -245,13 +244,12 @@ export function budgetCurves(
   samples: readonly SampleRow[],
   metric: MetricName,
   options: readonly string[],
-  resamples = 500,
 ): Map<string, CurvePoint[]> {
   const rows = commonExamples(samples, metric);
   const steps = [...new Set(rows.map((r) => r.step))].sort((a, b) => a - b);
   const out = new Map<string, CurvePoint[]>(options.map((o) => [o, []]));
   for (const step of steps) {
-    for (const [option, s] of pairedSummary(rows, { metric, step, resamples })) {
+    for (const [option, s] of pairedSummary(rows, { metric, step })) {
       out.get(option)?.push({ ...s, step });
     }
   }
@@ -285,7 +283,7 @@ export function rankingAcrossBudgets(
   samples: readonly SampleRow[],
   metric: MetricName,
   options: readonly string[],
-  o: { higherIsBetter: boolean; label: string; resamples?: number },
+  o: { higherIsBetter: boolean; label: string },
 ): RankingCheck | null {
   const rows = commonExamples(samples, metric);
   const budgets = [...new Set(rows.filter((r) => r.step > 0).map((r) => r.step))].sort((a, b) =>
@@ -300,7 +298,7 @@ export function rankingAcrossBudgets(
   const sign = (d: Interval) => (d.low > 0 ? 1 : d.high < 0 ? -1 : 0);
   for (let i = 0; i < both.length; i++) {
     for (let j = i + 1; j < both.length; j++) {
-      const q = { metric, a: both[i], b: both[j], resamples: o.resamples ?? 500 };
+      const q = { metric, a: both[i], b: both[j] };
       const s = sign(pairedDifference(rows, { ...q, step: short }));
       const l = sign(pairedDifference(rows, { ...q, step: long }));
       const pair: [string, string] = [both[i], both[j]];
@@ -403,14 +401,13 @@ export function pairedLine(
   metric: MetricName,
   a: string,
   b: string,
-  o: { label: string; higherIsBetter: boolean; digits?: number; unit?: string; resamples?: number },
+  o: { label: string; higherIsBetter: boolean; digits?: number; unit?: string },
 ): PairedLine {
   const interval = pairedDifference(samples, {
     metric,
     step: "final",
     a,
     b,
-    resamples: o.resamples ?? 1000,
   });
   const sentence = compareSentence(`\`${a}\``, `\`${b}\``, interval, {
     quantity: o.label,
@@ -463,7 +460,6 @@ function constraintValue(
   samples: readonly SampleRow[],
   c: Constraint,
   option: string,
-  resamples: number,
 ): Interval {
   const metric = c.metric as MetricName;
   return c.relativeToBase
@@ -473,9 +469,8 @@ function constraintValue(
       a: option,
       b: "base",
       relative: true,
-      resamples,
     })
-    : pairedSummary(samples, { metric, step: "final", resamples }).get(option)!;
+    : pairedSummary(samples, { metric, step: "final" }).get(option)!;
 }
 
 /**
@@ -487,7 +482,6 @@ function constraintValue(
 export function mitigationEffects(
   samples: readonly SampleRow[],
   rule: DecisionRule = DECISION_RULE,
-  resamples = 1000,
 ): MitigationEffect[] {
   const labels = [...new Set(samples.map((r) => r.option))].filter((o) => o.includes("+"));
   const out: MitigationEffect[] = [];
@@ -505,18 +499,18 @@ export function mitigationEffects(
       if (!has(label) || !has(control)) continue;
       const c = rule.constraints.find((x) => x.id === m.constraint);
       const higherIsBetter = c ? c.kind === "min" : true;
-      const q = { metric: m.metric, step: "final" as const, resamples };
+      const q = { metric: m.metric, step: "final" as const };
       const summary = pairedSummary(rows, q);
       const difference = pairedDifference(rows, { ...q, a: label, b: control });
       let control_check = "", variant_check = "";
       if (c && (!c.relativeToBase || has("base"))) {
         control_check = boundVerdict(
-          constraintValue(rows, c, control, resamples),
+          constraintValue(rows, c, control),
           c.kind,
           c.threshold,
         );
         variant_check = boundVerdict(
-          constraintValue(rows, c, label, resamples),
+          constraintValue(rows, c, label),
           c.kind,
           c.threshold,
         );
@@ -564,7 +558,6 @@ export function riskEvidence(
   samples: readonly SampleRow[],
   winner: string,
   c: Constraint,
-  resamples = 1000,
 ): string {
   const metric = c.metric as MetricName;
   const has = (o: string, step?: number) =>
@@ -580,13 +573,13 @@ export function riskEvidence(
   const ci = (d: Interval) => `${f(d.mean)} (95% CI ${f(d.low)} to ${f(d.high)})`;
   const moves = (d: Interval) => d.low > 0 || d.high < 0;
   const worse = (d: Interval) => c.kind === "min" ? d.high < 0 : d.low > 0;
-  const q = { metric, step: "final" as const, b: "base", resamples };
+  const q = { metric, step: "final" as const, b: "base" };
   const w = pairedDifference(samples, { ...q, a: winner });
   const parts = [
     `On ${c.quantity}, \`${winner}\` after fine-tuning differs from the base model by ${ci(w)}`,
   ];
   if (has(winner, 0)) {
-    const zero = pairedDifference(samples, { metric, step: 0, a: winner, b: "base", resamples });
+    const zero = pairedDifference(samples, { metric, step: 0, a: winner, b: "base" });
     parts.push(`the conversion alone (step 0) by ${ci(zero)}`);
   }
   let tail = "";

@@ -31,18 +31,14 @@
  */
 import type { MetricName, SampleRow } from "./results.ts";
 
-/** Interval settings. */
-export interface BootstrapOptions {
-  /** Accepted for compatibility; the two-way interval is analytic (no resampling). */
-  resamples?: number;
-  /** Accepted for compatibility (no randomness is involved). */
-  seed?: number;
+/** Interval settings (the two-way interval is analytic: no resampling, no randomness). */
+export interface IntervalOptions {
   /** Two-sided level (default 0.95). */
   level?: number;
 }
 
 /** Which cells to compare: a metric at a step, for options; `step` "final" = each option's last. */
-export interface CellQuery extends BootstrapOptions {
+export interface CellQuery extends IntervalOptions {
   metric: MetricName;
   step: number | "final";
   /**
