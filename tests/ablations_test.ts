@@ -1,0 +1,68 @@
+/**
+ * Notebook 10's reading of the ablations (src/decision/ablations.ts): the PI near-range cost per s
+ * is paired against the base model, the trend verdict follows the intervals, and a part that has
+ * not run gives no rows (never a typed-in number).
+ */
+import assert from "node:assert/strict";
+import {
+  ablationFindings,
+  piScaleCurve,
+  piTrend,
+  piTrendVerdict,
+} from "../src/decision/ablations.ts";
+import type { SampleRow } from "../src/eval/results.ts";
+import { testRng } from "./seeded.ts";
+
+/** near_bpb windows: base at 2.0 per window, PI at s costs `cost(s)` bits more, fine-tunes noisy. */
+function rows(cost: (s: number) => number, seeds = [0, 1, 2]): SampleRow[] {
+  const rng = testRng("ablations", 7);
+  const difficulty = Array.from({ length: 40 }, () => rng.normal() * 0.3);
+  const out: SampleRow[] = [];
+  const push = (option: string, seed: number, step: number, shift: number) =>
+    difficulty.forEach((d, sample) =>
+      out.push({
+        option,
+        seed,
+        step,
+        metric: "near_bpb",
+        setting: "ctx=64",
+        sample,
+        value: 2 + d + shift + rng.normal() * 0.01,
+        offset: null,
+        wording: "",
+      })
+    );
+  push("base", 0, 0, 0);
+  for (const [option, s] of [["pi_s2", 2], ["pi_s4", 4], ["pi", 8]] as const) {
+    push(option, 0, 0, cost(s));
+    for (const k of seeds) push(option, k, 16, cost(s) / 4 + rng.normal() * 0.01);
+  }
+  return out;
+}
+
+Deno.test("PI curve: cost relative to the base, paired; the trend verdict follows the intervals", () => {
+  const grows = rows((s) => 0.1 * s);
+  const curve = piScaleCurve(grows);
+  assert.deepEqual(curve.map((p) => [p.s, p.when]), [
+    [2, "step 0"],
+    [2, "fine-tuned"],
+    [4, "step 0"],
+    [4, "fine-tuned"],
+    [8, "step 0"],
+    [8, "fine-tuned"],
+  ]);
+  const s8 = curve.find((p) => p.s === 8 && p.when === "step 0")!.nearCost;
+  assert.ok(Math.abs(s8.mean - 0.4) < 0.02, `s = 8 costs 0.8 / 2.0 = 40%, got ${s8.mean}`);
+  assert.match(piTrendVerdict(piTrend(grows), "step 0"), /^grows with s/);
+  const flat = rows(() => 0.2);
+  assert.match(piTrendVerdict(piTrend(flat), "step 0"), /cannot be told apart/);
+  assert.match(piTrend(flat)[0].sentence, /cannot be told apart/);
+});
+
+Deno.test("ablation findings: parts that have not run give no rows", () => {
+  const f = ablationFindings(rows((s) => 0.1 * s));
+  assert.equal(f.yarnMatched.length, 0);
+  assert.equal(f.dynamicZero.length, 0);
+  assert.equal(f.dynamicOnFinetuned.length, 0);
+  assert.deepEqual(ablationFindings([]).pi, []);
+});
