@@ -11,6 +11,9 @@ import {
   piTrendVerdict,
 } from "../src/decision/ablations.ts";
 import type { SampleRow } from "../src/eval/results.ts";
+import type { EvidenceDecision } from "../src/decision/evidence.ts";
+import { realCaseAnswer, transferTable } from "../src/decision/transfer.ts";
+import { COURSE_HEAD, FULL_SCALE_HEADS } from "../src/decision/full_scale.ts";
 import { testRng } from "./seeded.ts";
 
 /** near_bpb windows: base at 2.0 per window, PI at s costs `cost(s)` bits more, fine-tunes noisy. */
@@ -65,4 +68,32 @@ Deno.test("ablation findings: parts that have not run give no rows", () => {
   assert.equal(f.dynamicZero.length, 0);
   assert.equal(f.dynamicOnFinetuned.length, 0);
   assert.deepEqual(ablationFindings([]).pi, []);
+});
+
+Deno.test("real-case answer: confidence follows the margin's interval and the constraints", () => {
+  const interval = (mean: number, low: number, high: number) => ({
+    mean,
+    low,
+    high,
+    seeds: 5,
+    examples: 100,
+  });
+  const check = (pass: boolean) => ({ label: "near-range retrieval", pass, uncertain: false });
+  const decision = (passesAll: boolean, low: number) =>
+    ({
+      recommended: "yarn",
+      passesAll,
+      verdicts: [{ option: "yarn", checks: [check(passesAll)] }],
+      margin: { b: "ntk", constraint: "long_range", interval: interval(0.2, low, 0.4) },
+      rule: { constraints: [{ id: "long_range", label: "long-range retrieval" }] },
+    }) as unknown as EvidenceDecision;
+  const table = transferTable(COURSE_HEAD, FULL_SCALE_HEADS[0]);
+  assert.equal(realCaseAnswer(decision(true, 0.1), table, []).confidence, "high");
+  const moderate = realCaseAnswer(decision(false, 0.1), table, []);
+  assert.equal(moderate.confidence, "moderate");
+  assert.match(moderate.measured, /fails near-range retrieval/);
+  const low = realCaseAnswer(decision(true, -0.1), table, []);
+  assert.equal(low.confidence, "low");
+  assert.match(low.measured, /cannot be told apart from the runner-up `ntk`/);
+  assert.match(low.recommendation, /inside the noise/);
 });

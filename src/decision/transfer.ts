@@ -21,6 +21,9 @@ import {
   t5BucketTable,
   yarnBands,
 } from "./full_scale.ts";
+import { type AblationFindings, piTrendVerdict } from "./ablations.ts";
+import type { EvidenceDecision } from "./evidence.ts";
+import type { LiteratureEntry } from "./literature.ts";
 
 /** One row of the transfer table. */
 export interface TransferRow {
@@ -45,7 +48,11 @@ function pairs(h: HeadGeometry, scaling: string, key: "oodPairs" | "nearResolvin
  * transferTable(COURSE_HEAD, FULL_SCALE_HEADS[0])[0].distortion; // "local resolution under PI"
  * ```
  */
-export function transferTable(course: HeadGeometry, full: HeadGeometry): TransferRow[] {
+export function transferTable(
+  course: HeadGeometry,
+  full: HeadGeometry,
+  findings: AblationFindings | null = null,
+): TransferRow[] {
   const n = (h: HeadGeometry) => h.headDim / 2;
   const yb = (h: HeadGeometry) => {
     const b = yarnBands(h);
@@ -65,7 +72,12 @@ export function transferTable(course: HeadGeometry, full: HeadGeometry): Transfe
       fullScale: `${pairs(full, "rope", "nearResolvingPairs")} -> ${
         pairs(full, "pi", "nearResolvingPairs")
       }`,
-      addressedBy: "computed (spectrumTable); ablation pi_s2 / pi_s4 / pi (s = 2, 4, 8): pending",
+      addressedBy: "computed (spectrumTable); ablation pi_s2 / pi_s4 / pi (s = 2, 4, 8): " +
+        (findings?.pi.length
+          ? `measured: near-range cost ${piTrendVerdict(findings.piTrend, "step 0")}; ${
+            piTrendVerdict(findings.piTrend, "fine-tuned")
+          }`
+          : "pending"),
       direction: "the course overstates PI's near-range cost: PI could rank higher at full scale",
     },
     {
@@ -82,7 +94,9 @@ export function transferTable(course: HeadGeometry, full: HeadGeometry): Transfe
       fullScale: yb(full),
       addressedBy: `ablation yarn_matched (betas ${m.betaFast.toFixed(3)} / ${
         m.betaSlow.toFixed(4)
-      }, split ${m.target.kept} kept / ${m.target.interpolated} interpolated): pending`,
+      }, split ${m.target.kept} kept / ${m.target.interpolated} interpolated): ${
+        measuredLine(findings?.yarnMatched, "long-range retrieval (final budget)")
+      }`,
       direction: "course YaRN is close to PI; at full scale it keeps more pairs, so YaRN's " +
         "near-range advantage over PI could grow",
     },
@@ -103,6 +117,69 @@ export function transferTable(course: HeadGeometry, full: HeadGeometry): Transfe
         "bucket at both scales",
     },
   ];
+}
+
+// The sentence of the line on `quantity`, "measured: ..." or "pending".
+function measuredLine(lines: AblationFindings["yarnMatched"] | undefined, quantity: string) {
+  const l = lines?.find((x) => x.sentence.includes(quantity));
+  return l ? `measured: ${l.sentence}` : "pending";
+}
+
+/** Notebook 10's answer for the real case, its three kinds of support kept apart. */
+export interface RealCaseAnswer {
+  measured: string;
+  computed: string;
+  cited: string;
+  /** The recommendation with its confidence and what could move it. */
+  recommendation: string;
+  confidence: "high" | "moderate" | "low";
+}
+
+/**
+ * The answer for 4k -> 32k from the course decision (measured), the transfer table (computed)
+ * and the literature entries (cited). The recommended option is the course's; the confidence is
+ * high only when it passes every constraint and leads the runner-up beyond the noise, low when
+ * the two cannot be told apart; the transfer rows whose direction could move the ranking are
+ * named with it.
+ */
+export function realCaseAnswer(
+  d: EvidenceDecision,
+  transfer: readonly TransferRow[],
+  cited: readonly LiteratureEntry[],
+): RealCaseAnswer {
+  const v = d.verdicts.find((x) => x.option === d.recommended)!;
+  const m = d.margin?.interval;
+  const leads = m !== undefined && Number.isFinite(m.low) && (m.low > 0 || m.high < 0);
+  const confidence = !leads ? "low" : d.passesAll ? "high" : "moderate";
+  const failing = v.checks.filter((c) => !c.pass).map((c) =>
+    `${c.label} (${c.uncertain ? "uncertain: its interval holds the bound" : "clearly"})`
+  );
+  const f = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+  const lead = d.margin
+    ? ` and ${leads ? "leads" : "cannot be told apart from"} the runner-up \`${d.margin.b}\` on ${
+      d.rule.constraints.find((c) => c.id === d.margin!.constraint)?.label
+    } (paired difference ${f(m!.mean)}, 95% CI ${f(m!.low)} to ${f(m!.high)}, ${m!.seeds} seeds)`
+    : "";
+  const measured = `Course scale: \`${d.recommended}\` ranks first${lead}. ${
+    failing.length ? `It fails ${failing.join(" and ")}.` : "It passes every constraint."
+  }`;
+  const moving = transfer.filter((r) => /could (rank|grow)/.test(r.direction));
+  return {
+    measured,
+    computed: transfer.map((r) => `${r.distortion}: ${r.course} (course) vs ${r.fullScale} (full)`)
+      .join("; ") + ".",
+    cited: cited.map((e) => `${e.paper} (${e.where}, ${e.model}): ${e.value}`).join("; ") + ".",
+    recommendation: `For 4k -> 32k: \`${d.recommended}\`, confidence ${confidence} (${
+      confidence === "high"
+        ? "it passes every constraint and leads beyond the noise"
+        : confidence === "moderate"
+        ? "it leads beyond the noise but fails a constraint at course scale"
+        : "its lead over the runner-up is inside the noise"
+    }). What could move it at full scale: ${
+      moving.map((r) => `${r.distortion} (${r.direction})`).join("; ") || "nothing in the table"
+    }.`,
+    confidence,
+  };
 }
 
 /**
