@@ -65,7 +65,7 @@ Deno.test("ablate --reuse: copies the main experiment's records only when budget
   const dir = await Deno.makeTempDir();
   try {
     const from = `${dir}/main`, out = `${dir}/abl`;
-    const { threshold: _, ...budget } = FINETUNE_DEFAULTS.tiny;
+    const budget = FINETUNE_DEFAULTS.tiny; // as run.json stores it, with the threshold
     const src = new RetrofitWorkspace("tiny", { resultsDir: from });
     const rec = (kind: string, option: string, seed: number) =>
       JSON.stringify({ kind, option, seed, rows: [], commit: "c", command: "x" });

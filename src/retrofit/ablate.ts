@@ -136,9 +136,16 @@ export async function reuseRecords(
     `${from}/run.json`,
   ) ?? await readJson(`${from}/run.partial.json`);
   if (!run) throw new Error(`--reuse ${from}: no run.json or run.partial.json there`);
-  const { threshold: _, ...budget } = FINETUNE_DEFAULTS[preset];
+  // run.json stores the budget with its threshold; the threshold does not change a record.
+  const withoutThreshold = (b: unknown) => {
+    const { threshold: _, ...rest } = (b ?? {}) as Record<string, unknown>;
+    return rest;
+  };
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  if (!same(run.plan, evaluationPlan(preset)) || !same(run.budget, budget)) {
+  if (
+    !same(run.plan, evaluationPlan(preset)) ||
+    !same(withoutThreshold(run.budget), withoutThreshold(FINETUNE_DEFAULTS[preset]))
+  ) {
     throw new Error(
       `--reuse ${from}: that experiment's budget or evaluation plan differs from the ${preset} ` +
         "defaults the ablations use; pass --reuse none to recompute its rows",
