@@ -32,7 +32,8 @@ export const MITIGATIONS: { readonly [K in MitigationVariantId]: MitigationVaria
   short_replay: {
     id: "short_replay",
     description: "the last quarter of the steps on L0-long rows (8 of them per step at 8 x L0, " +
-      "so the same tokens per step); steps, schedule, optimizer and data seed unchanged",
+      "so the same tokens per step, and the task fraction divided by 8, so the same retrieval " +
+      "rows per step in expectation); steps, schedule, optimizer and data seed unchanged",
     train: ({ steps, contextLength }) => ({
       shortFrom: Math.round(steps * 0.75),
       shortSeqLen: contextLength,

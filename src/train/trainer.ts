@@ -221,7 +221,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       batch: shape.batch,
       seqLen: shape.seqLen,
       seed: sig.seed as number,
-      taskFraction: sig.taskFraction as number,
+      // Short replay keeps the retrieval rows per step (k rows of L0 instead of one of k x L0 would
+      // otherwise bring k times the retrieval practice): the task fraction shrinks by the same k.
+      // Outside the replay shape.seqLen === seqLen, so the factor is exactly 1.
+      taskFraction: (sig.taskFraction as number) * (shape.seqLen / seqLen),
       copyFraction: sig.copyFraction as number,
       copyMaxDistance: sig.copyMaxDistance as number | undefined,
       copyDigits: sig.copyDigits === true,
