@@ -22,6 +22,7 @@ import {
   formatValue,
 } from "../src/decision/rule.ts";
 import { fitPowerLaw, fullScaleEstimate } from "../src/decision/scale.ts";
+import { riskEvidence } from "../src/decision/report.ts";
 import { loadDecisionInputs } from "../src/decision/inputs.ts";
 import { getPreset } from "../src/model/presets.ts";
 import { writeNotebookModule } from "../src/tools/notebook_module.ts";
@@ -442,4 +443,39 @@ Deno.test("decide: an option failing only by checks whose interval holds the bou
       : r
   );
   assert.doesNotMatch(decide(clear, { preset: "tiny" }).sentence, /within reach/);
+});
+
+Deno.test("riskEvidence locates the loss from the paired step-0 and fine-tune differences", () => {
+  const c = DECISION_RULE.constraints.find((x) => x.id === "near_retrieval")!;
+  // 1/0 outcomes on 60 examples: base 1s; the option at step 0 and fine-tuned with given rates.
+  const rows = (zeroRate: number, tunedRate: number): SampleRow[] => {
+    const out: SampleRow[] = [];
+    const add = (option: string, seed: number, step: number, rate: number) => {
+      for (let sample = 0; sample < 60; sample++) {
+        const value = (sample * 7 + seed * 13) % 60 < rate * 60 ? 1 : 0;
+        out.push({
+          option,
+          seed,
+          step,
+          metric: "near_retrieval_acc",
+          setting: "near",
+          sample,
+          value,
+          offset: null,
+          wording: "",
+        });
+      }
+    };
+    add("base", 0, 0, 1);
+    add("yarn", 0, 0, zeroRate);
+    for (const seed of [0, 1, 2]) add("yarn", seed, 16, tunedRate);
+    return out;
+  };
+  assert.match(riskEvidence(rows(0.1, 0.1), "yarn", c), /already there at step 0/);
+  assert.match(
+    riskEvidence(rows(1, 0.1), "yarn", c),
+    /conversion keeps it and the fine-tune loses/,
+  );
+  assert.match(riskEvidence(rows(0.1, 0.6), "yarn", c), /fine-tune wins part of it back/);
+  assert.match(riskEvidence(rows(1, 1), "yarn", c), /no loss beyond the noise/);
 });

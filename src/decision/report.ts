@@ -549,10 +549,10 @@ export function mitigationEffects(
 }
 
 /**
- * The risk sentence on the risk constraint's metric, computed: how far the winner and the `rope`
- * control (same fine-tune, no conversion) moved from the base model, and the conversion alone
- * (step 0 against the base). Says whether the rope control loses the same, so the reader knows
- * whether the loss comes with the fine-tune at 8 x L0 or with the conversion.
+ * The risk sentence on the risk constraint's metric, computed: where the loss happens. The
+ * conversion alone (the winner at step 0 against the base model), the fine-tune on top of it (the
+ * winner at its final budget against its own step 0), and the `rope` control (the same fine-tune,
+ * no conversion) against the base, all paired; the verdict is read from which of them excludes 0.
  */
 export function riskEvidence(
   samples: readonly SampleRow[],
@@ -571,33 +571,41 @@ export function riskEvidence(
   const bpb = metric === "near_bpb";
   const f = (x: number) => signed(x, 3, bpb ? " bits/byte" : "");
   const ci = (d: Interval) => `${f(d.mean)} (95% CI ${f(d.low)} to ${f(d.high)})`;
-  const moves = (d: Interval) => d.low > 0 || d.high < 0;
   const worse = (d: Interval) => c.kind === "min" ? d.high < 0 : d.low > 0;
+  const better = (d: Interval) => c.kind === "min" ? d.low > 0 : d.high < 0;
   const q = { metric, step: "final" as const, b: "base" };
   const w = pairedDifference(samples, { ...q, a: winner });
   const parts = [
     `On ${c.quantity}, \`${winner}\` after fine-tuning differs from the base model by ${ci(w)}`,
   ];
-  if (has(winner, 0)) {
-    const zero = pairedDifference(samples, { metric, step: 0, a: winner, b: "base" });
-    parts.push(`the conversion alone (step 0) by ${ci(zero)}`);
-  }
+  const tuned = samples.some((r) => r.option === winner && r.metric === metric && r.step > 0);
+  const zero = has(winner, 0) && winner !== "base"
+    ? pairedDifference(samples, { metric, step: 0, a: winner, b: "base" })
+    : null;
+  const tune = zero && tuned
+    ? pairedDifference(samples, { metric, step: "final", a: winner, b: winner, bStep: 0 })
+    : null;
+  if (zero) parts.push(`the conversion alone (step 0) by ${ci(zero)}`);
+  if (tune) parts.push(`the fine-tune on top of it (final budget - step 0) by ${ci(tune)}`);
+  const rope = winner !== "rope" && has("rope")
+    ? pairedDifference(samples, { ...q, a: "rope" })
+    : null;
+  if (rope) parts.push(`the \`rope\` control (same fine-tune, no conversion) by ${ci(rope)}`);
   let tail = "";
-  if (winner !== "rope" && has("rope")) {
-    const r = pairedDifference(samples, { ...q, a: "rope" });
-    const wr = pairedDifference(samples, { ...q, b: "rope", a: winner });
-    parts.push(`the \`rope\` control (same fine-tune, no conversion) by ${ci(r)}`);
-    tail = worse(w) && worse(r) && !moves(wr)
-      ? ` The rope control loses as much (winner - rope ${ci(wr)}): the loss comes with the ` +
-        `fine-tune at 8 x L0, not with \`${winner}\`'s conversion, so a mitigation must change ` +
-        `the fine-tune.`
-      : worse(w) && !worse(r)
-      ? ` The rope control does not lose it (winner - rope ${ci(wr)}): the loss comes with ` +
-        `\`${winner}\`'s conversion.`
-      : worse(w)
-      ? ` Both lose, by amounts the data ${moves(wr) ? "tell apart" : "cannot tell apart"} ` +
-        `(winner - rope ${ci(wr)}).`
-      : ` \`${winner}\` shows no loss beyond the noise here.`;
+  if (!worse(w)) tail = ` \`${winner}\` shows no loss beyond the noise here.`;
+  else if (zero && tune) {
+    const ropeToo = rope && worse(rope)
+      ? " The `rope` control loses it too: fine-tuning at 8 x L0 costs it even without a conversion."
+      : "";
+    tail = worse(zero) && !worse(tune) && !better(tune)
+      ? ` The loss is already there at step 0 and the fine-tune neither adds to it nor repairs ` +
+        `it: it comes with \`${winner}\`'s conversion, and the fine-tune does not win it back.`
+      : worse(zero) && worse(tune)
+      ? ` The conversion loses part and the fine-tune loses more: both contribute.`
+      : worse(zero) && better(tune)
+      ? ` The conversion loses it and the fine-tune wins part of it back.`
+      : ` The conversion keeps it and the fine-tune loses it.`;
+    tail += ropeToo;
   }
   return parts.join("; ") + "." + tail;
 }
