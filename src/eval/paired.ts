@@ -160,16 +160,86 @@ function variance(xs: readonly number[]): number {
   return xs.reduce((t, x) => t + (x - m) ** 2, 0) / Math.max(1, xs.length - 1);
 }
 
-/** Student t quantile (upper `p`) for `df` degrees of freedom (table for df < 3, else expansion). */
+/**
+ * Student t quantile (upper `p`) for `df` degrees of freedom, fractional df included (the
+ * Welch-Satterthwaite df is rarely whole): the Cornish-Fisher expansion from df >= 30, below that
+ * bisection on the exact CDF (regularized incomplete beta), since the expansion and rounding df
+ * to a table both give intervals too narrow at 1-3 df.
+ */
 export function tQuantile(p: number, df: number): number {
   const z = normalQuantile(p);
   if (!Number.isFinite(df) || df > 1e6) return z;
-  if (Math.abs(p - 0.975) < 1e-12 && df < 3) return df < 1.5 ? 12.706 : df < 2.5 ? 4.303 : 3.182;
   const d = Math.max(df, 1);
-  const z3 = z ** 3, z5 = z ** 5, z7 = z ** 7, z9 = z ** 9;
-  return z + (z3 + z) / (4 * d) + (5 * z5 + 16 * z3 + 3 * z) / (96 * d ** 2) +
-    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * d ** 3) +
-    (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / (92160 * d ** 4);
+  if (d >= 30) {
+    const z3 = z ** 3, z5 = z ** 5, z7 = z ** 7, z9 = z ** 9;
+    return z + (z3 + z) / (4 * d) + (5 * z5 + 16 * z3 + 3 * z) / (96 * d ** 2) +
+      (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * d ** 3) +
+      (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / (92160 * d ** 4);
+  }
+  // P(T <= t) for t >= 0 is 1 - I_{d/(d+t^2)}(d/2, 1/2) / 2; bisect on it (p > 0.5: t > 0).
+  const upper = p >= 0.5 ? p : 1 - p;
+  const cdf = (t: number) => 1 - 0.5 * incompleteBeta(d / (d + t * t), d / 2, 0.5);
+  let lo = 0, hi = 1;
+  while (cdf(hi) < upper) hi *= 2;
+  for (let i = 0; i < 100 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (cdf(mid) < upper) lo = mid;
+    else hi = mid;
+  }
+  const t = (lo + hi) / 2;
+  return p >= 0.5 ? t : -t;
+}
+
+/** ln Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms: relative error about 1e-15). */
+function lnGamma(x: number): number {
+  const g = [
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  x -= 1;
+  let a = g[0];
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += g[i] / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** Regularized incomplete beta I_x(a, b) by Lentz's continued fraction. */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(
+    lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x),
+  );
+  // The fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const tiny = 1e-300;
+  let c = 1, dd = 1 - (a + b) * x / (a + 1);
+  dd = 1 / (Math.abs(dd) < tiny ? tiny : dd);
+  let h = dd;
+  for (let m = 1; m <= 300; m++) {
+    for (
+      const num of [
+        m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+        -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+      ]
+    ) {
+      dd = 1 + num * dd;
+      dd = 1 / (Math.abs(dd) < tiny ? tiny : dd);
+      c = 1 + num / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      h *= dd * c;
+    }
+    if (Math.abs(dd * c - 1) < 1e-15) break;
+  }
+  return front * h / a;
 }
 
 /** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
