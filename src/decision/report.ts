@@ -417,6 +417,31 @@ export function pairedLine(
   return { a, b, metric, interval, sentence };
 }
 
+/**
+ * What the fine-tune added to an option: its final budget against its own step 0 (the
+ * conversion alone), paired on the same examples, as a hedged sentence.
+ */
+export function fineTuneGainLine(
+  samples: readonly SampleRow[],
+  metric: MetricName,
+  option: string,
+  o: { label: string; higherIsBetter: boolean; digits?: number },
+): PairedLine {
+  const interval = pairedDifference(samples, {
+    metric,
+    step: "final",
+    a: option,
+    b: option,
+    bStep: 0,
+  });
+  const sentence = compareSentence(`\`${option}\` fine-tuned`, "its conversion alone", interval, {
+    quantity: o.label,
+    higherIsBetter: o.higherIsBetter,
+    format: (x) => signed(x, o.digits ?? 3),
+  });
+  return { a: option, b: option, metric, interval, sentence };
+}
+
 /** Only the rows of `options` (any others dropped) and of `seeds` (step 0 kept). */
 export function restrictSeeds(
   samples: readonly SampleRow[],
