@@ -398,7 +398,7 @@ function timeForward(model: Decoder, tokens: tf.Tensor2D): number {
 
 /**
  * Forward time of each model at `length` relative to `base`, interleaved: one warm-up each, then
- * `repeats` rounds of (base, m1, m2, ...). Returns each round's ratio per model (what an interval
+ * `repeats` rounds of (base, m1, m2, ...), the order rotated by one each round. Returns each round's ratio per model (what an interval
  * resamples) and the base model's median seconds per token.
  *
  * @example
@@ -424,7 +424,13 @@ export function latencyRounds(
   const ratios = models.map(() => [] as number[]);
   const baseTimes: number[] = [];
   for (let r = 0; r < repeats; r++) {
-    const t = all.map((m) => timeForward(m, tokens));
+    // The order rotates each round, so no model is always timed first (right after another
+    // model's allocations) or always last.
+    const t = new Array<number>(all.length);
+    for (let k = 0; k < all.length; k++) {
+      const i = (r + k) % all.length;
+      t[i] = timeForward(all[i], tokens);
+    }
     baseTimes.push(t[0]);
     models.forEach((_, i) => ratios[i].push(t[i + 1] / t[0]));
   }
