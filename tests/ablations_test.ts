@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   ablationFindings,
+  piCell,
   piScaleCurve,
   piTrend,
   piTrendVerdict,
@@ -96,4 +97,9 @@ Deno.test("real-case answer: confidence follows the margin's interval and the co
   assert.equal(low.confidence, "low");
   assert.match(low.measured, /cannot be told apart from the runner-up `ntk`/);
   assert.match(low.recommendation, /inside the noise/);
+});
+
+Deno.test("piCell: a one-seed fine-tune has no interval and says so", () => {
+  const p = piScaleCurve(rows((s) => 0.1 * s, [0])).find((x) => x.when === "fine-tuned")!;
+  assert.match(piCell(p), /\(1 seed: no interval\)$/);
 });

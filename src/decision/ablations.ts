@@ -193,5 +193,6 @@ export function ablationFindings(
 /** A one-line summary of a PI point for tables. */
 export function piCell(p: PiPoint): string {
   const i = p.nearCost;
+  if (!Number.isFinite(i.low)) return `${fmtPct(i.mean)} (${i.seeds} seed: no interval)`;
   return `${fmtPct(i.mean)} [${fmtPct(i.low)}, ${fmtPct(i.high)}]`;
 }
