@@ -93,26 +93,31 @@ export function causalAttentionFlops(n: number, d: number, heads: number): numbe
   return heads * 4 * n * n * d / 2;
 }
 
+/** The row of case `c` before (or without) a measurement: every number NaN. */
+function blankRow(c: AttentionCase, status: AttentionRow["status"], error = ""): AttentionRow {
+  return {
+    impl: c.impl,
+    backend: c.backend,
+    mode: c.mode,
+    n: c.n,
+    heads: c.heads ?? 4,
+    d: c.d,
+    status,
+    ms: NaN,
+    gflops: NaN,
+    peakRssMiB: NaN,
+    wasmHeapMiB: NaN,
+    error,
+  };
+}
+
 /**
  * Measures one case in this process (forward only, median of `reps` after a warm-up for small N).
  * Meant for a fresh process: peak RSS is the process's.
  */
 export async function measureAttention(c: AttentionCase): Promise<AttentionRow> {
   const heads = c.heads ?? 4;
-  const row: AttentionRow = {
-    impl: c.impl,
-    backend: c.backend,
-    mode: c.mode,
-    n: c.n,
-    heads,
-    d: c.d,
-    status: "ok",
-    ms: NaN,
-    gflops: NaN,
-    peakRssMiB: NaN,
-    wasmHeapMiB: NaN,
-    error: "",
-  };
+  const row = blankRow(c, "ok");
   await initBackend({ backend: c.backend });
   if (c.impl === "fused-2core") {
     if (c.backend !== "wasm") {
@@ -187,20 +192,7 @@ async function measureChild(c: AttentionCase, timeoutS: number): Promise<Attenti
     stderr: "piped",
     signal: AbortSignal.timeout(timeoutS * 1000),
   });
-  const base: AttentionRow = {
-    impl: c.impl,
-    backend: c.backend,
-    mode: c.mode,
-    n: c.n,
-    heads: c.heads ?? 4,
-    d: c.d,
-    status: "failed",
-    ms: NaN,
-    gflops: NaN,
-    peakRssMiB: NaN,
-    wasmHeapMiB: NaN,
-    error: "",
-  };
+  const base = blankRow(c, "failed");
   try {
     const out = await cmd.output();
     const text = new TextDecoder().decode(out.stdout);
@@ -373,9 +365,9 @@ function describeRow(row: AttentionRow): string {
     `peak RSS ${row.peakRssMiB.toFixed(0)} MiB${heap}`;
 }
 
-/** Entry point of `deno task bench attention`. */
-export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+/** The flags of `deno task bench attention` (see the module doc). */
+function parseAttentionFlags(args: string[]) {
+  return parseArgs({
     args,
     options: {
       n: { type: "string", default: "1024,2048,4096,8192,16384,32768" },
@@ -395,75 +387,106 @@ export async function run(args: string[]): Promise<void> {
       figure: { type: "string", default: "" },
       replot: { type: "boolean", default: false },
     },
-  });
-  if (values.replot) {
-    // Redraw the figure from an existing CSV without measuring anything.
-    const rows = readAttentionCsv(await Deno.readTextFile(values.out));
-    await writeFigure(rows, values.figure || values.out.replace(/\.csv$/, ".png"));
-    return;
-  }
+  }).values;
+}
+
+/** What a measuring run covers, from the flags. */
+interface AttentionPlan {
+  ns: number[];
+  ds: number[];
+  modes: AttentionMode[];
+  impls: AttentionImpl[];
+  backends: BackendName[];
+  maxNWebgpu: number;
+  maxNStock: number;
+  timeoutS: number;
+}
+
+function attentionPlan(values: ReturnType<typeof parseAttentionFlags>): AttentionPlan {
   const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
-  const ns = list(values.n).map(Number);
-  const ds = list(values.d).map(Number);
-  const modes = list(values.modes) as AttentionMode[];
-  const impls = list(values.impls) as AttentionImpl[];
-  const backends = list(values.backend ?? values.backends) as BackendName[];
-  const adapters = new Map<BackendName, string>();
-  for (const b of backends) {
-    adapters.set(b, adapterText(await checkedAdapter(b, values["allow-software"]!), b));
-  }
-  for (const n of [...ns, ...ds]) {
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`--n and --d must be integers >= 1; got ${n}`);
-    }
-  }
-  const rows: AttentionRow[] = [];
-  const failedAt = new Map<string, number>();
-  for (const backend of backends) {
-    for (const d of ds) {
-      for (const mode of modes) {
-        for (const impl of impls) {
+  return {
+    ns: list(values.n).map(Number),
+    ds: list(values.d).map(Number),
+    modes: list(values.modes) as AttentionMode[],
+    impls: list(values.impls) as AttentionImpl[],
+    backends: list(values.backend ?? values.backends) as BackendName[],
+    maxNWebgpu: Number(values["max-n-webgpu"]),
+    maxNStock: Number(values["max-n-stock"]),
+    timeoutS: Number(values["timeout-s"]),
+  };
+}
+
+/**
+ * The cases of a plan in measuring order (backend, D, mode, implementation, N), less those that
+ * cannot or need not run: wasm-only implementations elsewhere, N above the per-backend limits.
+ */
+function* planCases(p: AttentionPlan): Generator<AttentionCase> {
+  for (const backend of p.backends) {
+    for (const d of p.ds) {
+      for (const mode of p.modes) {
+        for (const impl of p.impls) {
           if ((impl === "composite-stock" || impl === "fused-2core") && backend !== "wasm") {
             continue;
           }
-          for (const n of ns) {
-            const key = `${impl}|${backend}|${d}|${mode}`;
-            const skip = (backend === "webgpu" && n > Number(values["max-n-webgpu"])) ||
-              (impl === "composite-stock" && n > Number(values["max-n-stock"]));
-            if (skip) continue;
-            let row: AttentionRow;
-            if (failedAt.has(key)) {
-              row = {
-                impl,
-                backend,
-                mode,
-                n,
-                heads: 4,
-                d,
-                status: "skipped",
-                ms: NaN,
-                gflops: NaN,
-                peakRssMiB: NaN,
-                wasmHeapMiB: NaN,
-                error: `failed at N=${failedAt.get(key)}`,
-              };
-            } else {
-              row = await measureInChild(
-                { impl, backend, n, d, mode },
-                Number(values["timeout-s"]),
-                adapters.get(backend)!,
-              );
-              if (row.status === "failed") failedAt.set(key, n);
-            }
-            rows.push(row);
-            console.log(describeRow(row));
-            await writeFileAtomic(values.out, toCsv(rows)); // partial results survive a stop
+          for (const n of p.ns) {
+            const skip = (backend === "webgpu" && n > p.maxNWebgpu) ||
+              (impl === "composite-stock" && n > p.maxNStock);
+            if (!skip) yield { impl, backend, n, d, mode };
           }
         }
       }
     }
   }
-  await writeFigure(rows, values.figure || values.out.replace(/\.csv$/, ".png"));
+}
+
+/**
+ * Measures every case of the plan, each in a child process; once a configuration fails, its
+ * larger N are skipped. The CSV at `out` is rewritten after each row.
+ */
+async function measurePlan(
+  p: AttentionPlan,
+  adapters: Map<BackendName, string>,
+  out: string,
+): Promise<AttentionRow[]> {
+  const rows: AttentionRow[] = [];
+  const failedAt = new Map<string, number>();
+  for (const c of planCases(p)) {
+    const key = `${c.impl}|${c.backend}|${c.d}|${c.mode}`;
+    let row: AttentionRow;
+    if (failedAt.has(key)) {
+      row = blankRow(c, "skipped", `failed at N=${failedAt.get(key)}`);
+    } else {
+      row = await measureInChild(c, p.timeoutS, adapters.get(c.backend)!);
+      if (row.status === "failed") failedAt.set(key, c.n);
+    }
+    rows.push(row);
+    console.log(describeRow(row));
+    await writeFileAtomic(out, toCsv(rows)); // partial results survive a stop
+  }
+  return rows;
+}
+
+/** Entry point of `deno task bench attention`. */
+export async function run(args: string[]): Promise<void> {
+  const values = parseAttentionFlags(args);
+  const figure = values.figure || values.out.replace(/\.csv$/, ".png");
+  if (values.replot) {
+    // Redraw the figure from an existing CSV without measuring anything.
+    const rows = readAttentionCsv(await Deno.readTextFile(values.out));
+    await writeFigure(rows, figure);
+    return;
+  }
+  const plan = attentionPlan(values);
+  const adapters = new Map<BackendName, string>();
+  for (const b of plan.backends) {
+    adapters.set(b, adapterText(await checkedAdapter(b, values["allow-software"]!), b));
+  }
+  for (const n of [...plan.ns, ...plan.ds]) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`--n and --d must be integers >= 1; got ${n}`);
+    }
+  }
+  await writeFigure(await measurePlan(plan, adapters, values.out), figure);
 }
 
 if (import.meta.main && Deno.args[0] === "--child") {

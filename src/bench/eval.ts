@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type BackendName, initBackend } from "../backend.ts";
+import { initBackend } from "../backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
 import {
   CANONICAL_WORDING,
@@ -24,15 +24,15 @@ import { Rng } from "../data/rng.ts";
 import { EvalPool } from "../eval/eval_pool.ts";
 import { modelConfig } from "../model/config.ts";
 import { Decoder } from "../model/decoder.ts";
-import { getPreset, presetFromEnv } from "../model/presets.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import {
   adapterText,
   checkedAdapter,
   intFlag,
   loadAverage,
-  loadNote,
-  machine,
+  machineCells,
+  modelBenchFlags,
+  modelBenchOptions,
   summarize,
   toCsv,
 } from "./env_util.ts";
@@ -62,30 +62,23 @@ function parse(args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
-      preset: { type: "string" },
+      ...modelBenchOptions("assets/bench/eval.csv"),
       length: { type: "string" },
       examples: { type: "string", default: "16" },
       windows: { type: "string", default: "16" },
       batch: { type: "string", default: "2" },
       threads: { type: "string", default: "1,2" },
-      repeats: { type: "string", default: "3" },
-      backend: { type: "string", default: "wasm" },
-      "allow-software": { type: "boolean", default: false },
-      out: { type: "string", default: "assets/bench/eval.csv" },
     },
   });
-  const p = values.preset ? getPreset(values.preset) : presetFromEnv();
+  const common = modelBenchFlags(values);
   return {
-    p,
-    length: values.length ? intFlag("length", values.length, 64) : p.targetLength,
+    ...common,
+    length: values.length ? intFlag("length", values.length, 64) : common.p.targetLength,
     examples: intFlag("examples", values.examples!, 1),
     windows: intFlag("windows", values.windows!, 1),
     batch: intFlag("batch", values.batch!, 1),
     threads: values.threads!.split(",").map((x) => intFlag("threads", x, 1)),
     repeats: intFlag("repeats", values.repeats!, 1),
-    backend: values.backend as BackendName,
-    allowSoftware: values["allow-software"]!,
-    out: values.out!,
   };
 }
 
@@ -137,7 +130,6 @@ export async function run(args: string[]): Promise<void> {
   const loadAfter = loadAverage();
   for (const pool of pools.values()) await pool.close();
   model.dispose();
-  const { cpu, cores } = machine();
   const rows = [...rates].map(([key, xs]) => {
     const [task, t] = key.split("|");
     const s = summarize(xs), one = rates.get(`${task}|1`);
@@ -155,13 +147,7 @@ export async function run(args: string[]): Promise<void> {
       +s.min.toFixed(3),
       +s.max.toFixed(3),
       speedup,
-      cpu,
-      cores,
-      loadBefore,
-      loadAfter,
-      o.backend,
-      adapter,
-      loadNote(loadBefore, loadAfter),
+      ...machineCells(loadBefore, loadAfter, o.backend, adapter),
     ];
   });
   await writeFileAtomic(o.out, toCsv(HEADER, rows));

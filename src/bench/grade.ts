@@ -20,6 +20,7 @@ import {
 import { gradeAll, loadReferences, type Reference } from "../grade/grade.ts";
 import { COURSE_ROOT } from "../grade/module.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { gitCommit } from "../util/git.ts";
 
 /** A learner version with the reference solution kept for the exercises in `solved`. */
 function mixedSubmission(ref: Reference, solved: Set<string>): Notebook {
@@ -34,21 +35,8 @@ function mixedSubmission(ref: Reference, solved: Set<string>): Notebook {
   return nb;
 }
 
-function gitCommit(): string {
-  try {
-    const out = new Deno.Command("git", {
-      args: ["rev-parse", "--short", "HEAD"],
-      cwd: COURSE_ROOT,
-    })
-      .outputSync();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-/** Runs the benchmark (see the module doc). */
-export async function run(args: string[]): Promise<void> {
+/** The flags of `deno task bench grade`, checked (see the module doc). */
+function parseGradeFlags(args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
@@ -67,43 +55,80 @@ export async function run(args: string[]): Promise<void> {
   if (workerCounts.some((w) => !(Number.isInteger(w) && w >= 1))) {
     throw new RangeError(`--workers must be integers >= 1; got ${values.workers}`);
   }
+  return {
+    count,
+    workerCounts,
+    seed: Number(values.seed),
+    perLearner: values["per-learner"],
+    out: values.out,
+  };
+}
+
+/**
+ * The notebooks submissions are made from (01-04, or the grading fixture when none has
+ * exercises) and the references they are graded against.
+ */
+function benchReferences(): { refs: Reference[]; references: Reference[] } {
   const all = loadReferences(join(COURSE_ROOT, "notebooks"));
-  let refs = all.filter((r) => /^0[1-4]_/.test(r.name));
-  let references = all;
-  if (!refs.length) {
-    references = refs = loadReferences(join(COURSE_ROOT, "tests/fixtures/grade/reference"));
+  const refs = all.filter((r) => /^0[1-4]_/.test(r.name));
+  if (refs.length) return { refs, references: all };
+  const fixture = loadReferences(join(COURSE_ROOT, "tests/fixtures/grade/reference"));
+  return { refs: fixture, references: fixture };
+}
+
+/**
+ * Writes `count` learners' folders under `dir`, each with `per` notebooks (1: round robin over
+ * `refs`) whose exercises are half solved at random; returns their files and expected points.
+ */
+async function writeSubmissions(
+  dir: string,
+  count: number,
+  per: number,
+  refs: Reference[],
+  rng: Rng,
+): Promise<{ learners: Map<string, string[]>; expected: Map<string, number> }> {
+  const learners = new Map<string, string[]>();
+  const expected = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const id = `learner_${String(i).padStart(3, "0")}`;
+    const folder = join(dir, `per${per}`, id);
+    await Deno.mkdir(folder, { recursive: true });
+    const chosen = per === 1 ? [refs[i % refs.length]] : refs;
+    let points = 0;
+    const files: string[] = [];
+    for (const ref of chosen) {
+      const solved = new Set(ref.exercises.filter(() => rng.next() < 0.5).map((e) => e.id));
+      const file = join(folder, `${ref.name}.ipynb`);
+      await Deno.writeTextFile(file, JSON.stringify(mixedSubmission(ref, solved)));
+      files.push(file);
+      points += ref.exercises.filter((e) => solved.has(e.id)).reduce((s, e) => s + e.points, 0);
+    }
+    learners.set(id, files);
+    expected.set(id, points);
   }
-  const perLearner = values["per-learner"].split(",").map(Number);
+  return { learners, expected };
+}
+
+/** The CSV header of assets/bench/grade.csv. */
+const HEADER =
+  "submissions,notebooks_per_submission,workers,seconds,seconds_per_submission,exercises_graded," +
+  "scores_as_expected,notebooks,cpus,load_avg_1min,commit,sandbox";
+
+/** Runs the benchmark (see the module doc). */
+export async function run(args: string[]): Promise<void> {
+  const { count, workerCounts, seed, perLearner: perFlag, out } = parseGradeFlags(args);
+  const { refs, references } = benchReferences();
+  const perLearner = perFlag.split(",").map(Number);
   if (perLearner.some((n) => !(n === 1 || n === refs.length))) {
-    throw new RangeError(`--per-learner must be 1 or ${refs.length}; got ${values["per-learner"]}`);
+    throw new RangeError(`--per-learner must be 1 or ${refs.length}; got ${perFlag}`);
   }
-  const rng = new Rng(Number(values.seed));
+  const rng = new Rng(seed);
   const dir = await Deno.makeTempDir({ prefix: "bench-grade-" });
   const notebooks = refs.map((r) => r.name).join(" ");
-  const rows: string[] = [
-    "submissions,notebooks_per_submission,workers,seconds,seconds_per_submission,exercises_graded," +
-    "scores_as_expected,notebooks,cpus,load_avg_1min,commit,sandbox",
-  ];
+  const commit = await gitCommit(COURSE_ROOT);
+  const rows: string[] = [HEADER];
   for (const per of perLearner) {
-    const learners = new Map<string, string[]>();
-    const expected = new Map<string, number>();
-    for (let i = 0; i < count; i++) {
-      const id = `learner_${String(i).padStart(3, "0")}`;
-      const folder = join(dir, `per${per}`, id);
-      await Deno.mkdir(folder, { recursive: true });
-      const chosen = per === 1 ? [refs[i % refs.length]] : refs;
-      let points = 0;
-      const files: string[] = [];
-      for (const ref of chosen) {
-        const solved = new Set(ref.exercises.filter(() => rng.next() < 0.5).map((e) => e.id));
-        const file = join(folder, `${ref.name}.ipynb`);
-        await Deno.writeTextFile(file, JSON.stringify(mixedSubmission(ref, solved)));
-        files.push(file);
-        points += ref.exercises.filter((e) => solved.has(e.id)).reduce((s, e) => s + e.points, 0);
-      }
-      learners.set(id, files);
-      expected.set(id, points);
-    }
+    const { learners, expected } = await writeSubmissions(dir, count, per, refs, rng);
     console.log(`bench grade: ${count} submissions of ${per} notebook(s) from ${notebooks}`);
     for (const workers of workerCounts) {
       const t0 = performance.now();
@@ -136,13 +161,13 @@ export async function run(args: string[]): Promise<void> {
           `"${notebooks}"`,
           navigator.hardwareConcurrency,
           Deno.loadavg()[0].toFixed(2),
-          gitCommit(),
+          commit,
           reports[0]?.files[0]?.sandbox ?? "",
         ].join(","),
       );
     }
   }
-  await writeFileAtomic(values.out, rows.join("\n") + "\n");
-  console.log(`wrote ${values.out}`);
+  await writeFileAtomic(out, rows.join("\n") + "\n");
+  console.log(`wrote ${out}`);
   await Deno.remove(dir, { recursive: true });
 }

@@ -64,6 +64,9 @@ function rotateHalf(x: tf.Tensor): tf.Tensor {
   return tf.concat([tf.neg(b), a], -1);
 }
 
+/** One op and pass timed as kernel vs composite (a row without its backend and length). */
+type Timing = Pick<PositionalBenchRow, "op" | "pass" | "kernelMs" | "compositeMs">;
+
 /**
  * Measures every op at `tokens` on `backend`.
  *
@@ -78,15 +81,23 @@ export async function measurePositional(
   reps = 3,
 ): Promise<PositionalBenchRow[]> {
   await initBackend({ backend });
-  const rows: PositionalBenchRow[] = [];
-  const add = (
-    op: PositionalBenchRow["op"],
-    pass: PositionalBenchRow["pass"],
-    k: number,
-    c: number,
-  ) => rows.push({ backend, op, pass, tokens, kernelMs: k, compositeMs: c });
+  const timings = [
+    ...await timeRotary(tokens, reps),
+    ...await timeAlibi(tokens, reps),
+    ...await timeT5(tokens, reps),
+  ];
+  return timings.map(({ op, pass, kernelMs, compositeMs }) => ({
+    backend,
+    op,
+    pass,
+    tokens,
+    kernelMs,
+    compositeMs,
+  }));
+}
 
-  // Rotary on [1, H, T, D]; the composite is HF's x cos + rotate_half(x) sin with cached tables.
+/** Rotary on [1, H, T, D]; the composite is HF's x cos + rotate_half(x) sin with cached tables. */
+async function timeRotary(tokens: number, reps: number): Promise<Timing[]> {
   const invFreq = Float32Array.from(
     { length: HEAD_DIM / 2 },
     (_, i) => 10000 ** (-2 * i / HEAD_DIM),
@@ -102,45 +113,48 @@ export async function measurePositional(
   const sin = tf.sin(anglesT);
   const x = tf.randomNormal([1, HEADS, tokens, HEAD_DIM]) as tf.Tensor4D;
   const composite = (v: tf.Tensor) => tf.add(tf.mul(v, cos), tf.mul(rotateHalf(v), sin));
-  add(
-    "rotary",
-    "forward",
-    await timeIt(() => applyRotary(x, invFreq), reps),
-    await timeOrNaN("rotary", () => tf.tidy(() => composite(x)), reps),
-  );
+  const forward: Timing = {
+    op: "rotary",
+    pass: "forward",
+    kernelMs: await timeIt(() => applyRotary(x, invFreq), reps),
+    compositeMs: await timeOrNaN("rotary", () => tf.tidy(() => composite(x)), reps),
+  };
   const rotaryGrad = tf.grad((v: tf.Tensor) =>
     tf.sum(tf.square(applyRotary(v as tf.Tensor4D, invFreq)))
   );
   const compositeGrad = tf.grad((v: tf.Tensor) => tf.sum(tf.square(composite(v))));
-  add(
-    "rotary",
-    "forward+backward",
-    await timeIt(() => tf.tidy(() => rotaryGrad(x)), reps),
-    await timeOrNaN("rotary grad", () => tf.tidy(() => compositeGrad(x)), reps),
-  );
+  const backward: Timing = {
+    op: "rotary",
+    pass: "forward+backward",
+    kernelMs: await timeIt(() => tf.tidy(() => rotaryGrad(x)), reps),
+    compositeMs: await timeOrNaN("rotary grad", () => tf.tidy(() => compositeGrad(x)), reps),
+  };
   tf.dispose([anglesT, cos, sin, x]);
+  return [forward, backward];
+}
 
-  // ALiBi bias [H, T, T]; the composite builds -slope * relu(i - j) from ranges.
+/** ALiBi bias [H, T, T]; the composite builds -slope * relu(i - j) from ranges. */
+async function timeAlibi(tokens: number, reps: number): Promise<Timing[]> {
   const slopes = Float32Array.from({ length: HEADS }, (_, h) => 2 ** (-8 * (h + 1) / HEADS));
-  add(
-    "alibi_bias",
-    "forward",
-    await timeIt(() => tf.tidy(() => tf.sum(alibiBias(slopes, tokens, tokens))), reps),
-    await timeOrNaN("alibi", () =>
-      tf.tidy(() => {
-        const distance = tf.relu(
-          tf.sub(
-            tf.range(0, tokens).reshape([tokens, 1]),
-            tf.range(0, tokens).reshape([1, tokens]),
-          ),
-        );
-        return tf.sum(tf.neg(tf.mul(tf.tensor1d(slopes).reshape([HEADS, 1, 1]), distance)));
-      }), reps),
-  );
+  const composite = () => {
+    const distance = tf.relu(
+      tf.sub(
+        tf.range(0, tokens).reshape([tokens, 1]),
+        tf.range(0, tokens).reshape([1, tokens]),
+      ),
+    );
+    return tf.sum(tf.neg(tf.mul(tf.tensor1d(slopes).reshape([HEADS, 1, 1]), distance)));
+  };
+  return [{
+    op: "alibi_bias",
+    pass: "forward",
+    kernelMs: await timeIt(() => tf.tidy(() => tf.sum(alibiBias(slopes, tokens, tokens))), reps),
+    compositeMs: await timeOrNaN("alibi", () => tf.tidy(composite), reps),
+  }];
+}
 
-  // T5 bias [H, T, T] from a [buckets, H] table; the composite gathers by bucket ids computed once
-  // on the host (as a model would cache them) and transposes.
-  const table = tf.randomNormal([NUM_BUCKETS, HEADS]) as tf.Tensor2D;
+/** The [T * T] T5 bucket ids of every (query, key) pair, computed on the host. */
+function t5BucketIds(tokens: number): Int32Array {
   const ids = new Int32Array(tokens * tokens);
   const bucketOpts = { bidirectional: false, numBuckets: NUM_BUCKETS, maxDistance: MAX_DISTANCE };
   const bucketOf = Int32Array.from(
@@ -150,29 +164,38 @@ export async function measurePositional(
   for (let i = 0; i < tokens; i++) {
     for (let j = 0; j < tokens; j++) ids[i * tokens + j] = bucketOf[j - i + tokens - 1];
   }
-  const idsT = tf.tensor1d(ids, "int32");
+  return ids;
+}
+
+/**
+ * T5 bias [H, T, T] from a [buckets, H] table; the composite gathers by bucket ids computed once
+ * on the host (as a model would cache them) and transposes.
+ */
+async function timeT5(tokens: number, reps: number): Promise<Timing[]> {
+  const table = tf.randomNormal([NUM_BUCKETS, HEADS]) as tf.Tensor2D;
+  const idsT = tf.tensor1d(t5BucketIds(tokens), "int32");
   const opts = { numBuckets: NUM_BUCKETS, maxDistance: MAX_DISTANCE };
   const t5Composite = (t: tf.Tensor) =>
     tf.transpose(tf.gather(t, idsT).reshape([tokens, tokens, HEADS]), [2, 0, 1]);
   const w = tf.randomNormal([HEADS, tokens, tokens]);
-  add(
-    "t5_bias",
-    "forward",
-    await timeIt(() => tf.tidy(() => tf.sum(t5Bias(table, tokens, tokens, opts))), reps),
-    await timeOrNaN("t5", () => tf.tidy(() => tf.sum(t5Composite(table))), reps),
-  );
+  const forward: Timing = {
+    op: "t5_bias",
+    pass: "forward",
+    kernelMs: await timeIt(() => tf.tidy(() => tf.sum(t5Bias(table, tokens, tokens, opts))), reps),
+    compositeMs: await timeOrNaN("t5", () => tf.tidy(() => tf.sum(t5Composite(table))), reps),
+  };
   const t5Grad = tf.grad((t: tf.Tensor) =>
     tf.sum(tf.mul(t5Bias(t as tf.Tensor2D, tokens, tokens, opts), w))
   );
   const t5CompositeGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t5Composite(t), w)));
-  add(
-    "t5_bias",
-    "forward+backward",
-    await timeIt(() => tf.tidy(() => t5Grad(table)), reps),
-    await timeOrNaN("t5 grad", () => tf.tidy(() => t5CompositeGrad(table)), reps),
-  );
+  const backward: Timing = {
+    op: "t5_bias",
+    pass: "forward+backward",
+    kernelMs: await timeIt(() => tf.tidy(() => t5Grad(table)), reps),
+    compositeMs: await timeOrNaN("t5 grad", () => tf.tidy(() => t5CompositeGrad(table)), reps),
+  };
   tf.dispose([table, idsT, w]);
-  return rows;
+  return [forward, backward];
 }
 
 /** Entry point of `deno task bench positional`. */

@@ -19,15 +19,16 @@
  */
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
-import { getPreset, type Preset, presetFromEnv } from "../model/presets.ts";
+import type { Preset } from "../model/presets.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import {
   adapterText,
   checkedAdapter,
   intFlag,
   loadAverage,
-  loadNote,
-  machine,
+  machineCells,
+  modelBenchFlags,
+  modelBenchOptions,
   summarize,
   toCsv,
 } from "./env_util.ts";
@@ -130,7 +131,6 @@ function summaryRows(
   const sums = new Map(done.map((i) => [i, summarize(m.tps[i])]));
   const peers = done.filter((i) => m.impls[i].name.startsWith("pytorch"));
   const bestPeer = peers.length ? Math.max(...peers.map((i) => sums.get(i)!.median)) : NaN;
-  const { cpu, cores } = machine();
   // Load before the first measurement, and the highest seen after any of them.
   const [before, after] = [m.loads[0], Math.max(...m.loads.slice(1))];
   return done.map((i) => {
@@ -149,13 +149,7 @@ function summaryRows(
       +s.min.toFixed(1),
       +s.max.toFixed(1),
       ours && bestPeer > 0 ? +(s.median / bestPeer).toFixed(3) : "",
-      cpu,
-      cores,
-      before,
-      after,
-      o.backend,
-      o.adapter,
-      loadNote(before, after),
+      ...machineCells(before, after, o.backend, o.adapter),
       +s.median.toFixed(1),
     ];
   });
@@ -202,18 +196,14 @@ function parse(args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
-      preset: { type: "string" },
+      ...modelBenchOptions("assets/bench/train.csv"),
       lengths: { type: "string" },
       steps: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
-      repeats: { type: "string", default: "3" },
       workers: { type: "string", default: "1,2" },
       peer: { type: "string", default: "full,chunked" },
       chunk: { type: "string", default: "256" },
       "no-peer": { type: "boolean", default: false },
-      backend: { type: "string", default: "wasm" },
-      "allow-software": { type: "boolean", default: false },
-      out: { type: "string", default: "assets/bench/train.csv" },
     },
   });
   const peers = values["no-peer"] ? [] : values.peer!.split(",") as PeerAttention[];
@@ -222,20 +212,17 @@ function parse(args: string[]) {
       throw new RangeError(`--peer must list full and/or chunked; got "${a}"`);
     }
   }
-  const p = values.preset ? getPreset(values.preset) : presetFromEnv();
+  const common = modelBenchFlags(values);
   return {
-    p,
+    ...common,
     lengths: values.lengths?.split(",").map((x) => intFlag("lengths", x, 2)) ??
-      [p.contextLength, p.targetLength],
+      [common.p.contextLength, common.p.targetLength],
     steps: intFlag("steps", values.steps!, 1),
     warmup: intFlag("warmup", values.warmup!, 0),
     repeats: intFlag("repeats", values.repeats!, 1),
     workers: values.workers!.split(",").map((x) => intFlag("workers", x, 1)),
     peers,
     chunk: intFlag("chunk", values.chunk!, 1),
-    backend: values.backend as BackendName,
-    allowSoftware: values["allow-software"]!,
-    out: values.out!,
   };
 }
 

@@ -349,13 +349,34 @@ export function decide(
   const rule = opts.rule ?? DECISION_RULE;
   validateRule(rule);
   const rows = summaryRowsOf(table, opts.resamples);
-  const get = (option: string, metric: string) =>
-    rows.find((r) => r.option === option && r.metric === metric);
+  const options = candidateOptions(rows, opts.options);
+  const verdicts = options.map((option) => verdictOf(option, rows, rule));
+  const { ranked, tied, tieBrokenBy } = rankVerdicts(verdicts, rule);
+  const best = ranked[0];
+  const risk = keyRisk(best, rule);
+  return {
+    verdicts,
+    ranking: ranked.map((v) => v.option),
+    recommended: best.option,
+    passesAll: best.passesAll,
+    tiedWith: tied.map((v) => v.option),
+    tieBrokenBy,
+    sentence: recommendationSentence(best, verdicts, rule, tied, tieBrokenBy, opts.preset),
+    risk,
+    rule,
+  };
+}
+
+/** The summary row of `option` x `metric`, if any. */
+function rowOf(rows: readonly SummaryLike[], option: string, metric: string) {
+  return rows.find((r) => r.option === option && r.metric === metric);
+}
+
+/** The options to decide among (`chosen`, or all present), refusing none or absent ones. */
+function candidateOptions(rows: readonly SummaryLike[], chosen?: readonly string[]): string[] {
   const present = [...new Set(rows.map((r) => r.option))];
   // Candidates: every option but the base and mitigation variants (`option+variant`).
-  const options = opts.options
-    ? [...opts.options]
-    : present.filter((o) => o !== "base" && !o.includes("+"));
+  const options = chosen ? [...chosen] : present.filter((o) => o !== "base" && !o.includes("+"));
   if (!options.length) {
     throw new TypeError(
       `results hold no candidate option (found: ${present.join(", ") || "none"}); expected ` +
@@ -368,74 +389,104 @@ export function decide(
       `options ${missing.join(", ")} have no rows in the results (found: ${present.join(", ")})`,
     );
   }
-  const needed = rule.constraints.map((c) => c.metric);
-  const verdicts: OptionVerdict[] = options.map((option) => {
-    const checks = rule.constraints.map((c) => {
-      const r = get(option, c.metric);
-      if (!r || r.mean === null || r.mean === undefined || !Number.isFinite(Number(r.mean))) {
-        throw new TypeError(
-          `option ${option} has no ${c.metric} value (needed by the ${c.label} constraint); the ` +
-            `rule needs metrics ${[...new Set(needed)].join(", ")} for every option`,
-        );
-      }
-      let value = Number(r.mean);
-      let lo = r.ci_low === null ? null : Number(r.ci_low);
-      let hi = r.ci_high === null ? null : Number(r.ci_high);
-      if (c.relativeToBase && r.rel) {
-        value = r.rel.mean;
-        lo = r.rel.low;
-        hi = r.rel.high;
-      } else if (c.relativeToBase) {
-        const b = get("base", c.metric);
-        if (!b || b.mean === null || !(Number(b.mean) > 0)) {
-          throw new TypeError(
-            `results have no positive base ${c.metric} (the ${c.label} constraint compares each ` +
-              `option with option "base")`,
-          );
-        }
-        const bm = Number(b.mean);
-        value = value / bm - 1;
-        lo = lo === null ? null : lo / bm - 1;
-        hi = hi === null ? null : hi / bm - 1;
-      }
-      const signed = c.kind === "max" ? c.threshold - value : value - c.threshold;
-      const pass = signed >= -EPS * Math.max(1, Math.abs(c.threshold));
-      return {
-        option,
-        constraint: c.id,
-        label: c.label,
-        metric: c.metric,
-        kind: c.kind,
-        threshold: c.threshold,
-        value,
-        ciLow: lo,
-        ciHigh: hi,
-        pass,
-        margin: pass ? Math.max(0, signed / c.scale) : signed / c.scale,
-        uncertain: lo !== null && hi !== null && lo <= c.threshold && c.threshold <= hi &&
-          hi > lo,
-        seeds: Number(r.seeds ?? 0),
-      } satisfies ConstraintCheck;
-    });
-    const failing = checks.filter((k) => !k.pass).map((k) => k.constraint);
-    return {
-      option,
-      title: title(option),
-      checks,
-      passesAll: failing.length === 0,
-      failing,
-      shortfall: checks.filter((k) => !k.pass).reduce((s, k) => s - k.margin, 0),
-    };
-  });
+  return options;
+}
 
-  const checkOf = (v: OptionVerdict, id: ConstraintId) => v.checks.find((k) => k.constraint === id);
-  const rankC = rule.constraints.find((c) => c.id === rule.rankBy)!;
-  // Higher is better: flip `max` constraints.
-  const goodness = (v: OptionVerdict, id: ConstraintId) => {
-    const k = checkOf(v, id);
-    if (!k) return 0;
-    return k.kind === "min" ? k.value : -k.value;
+/** One option checked against every constraint of the rule. */
+function verdictOf(
+  option: string,
+  rows: readonly SummaryLike[],
+  rule: DecisionRule,
+): OptionVerdict {
+  const checks = rule.constraints.map((c) => checkOf(option, c, rows, rule));
+  const failing = checks.filter((k) => !k.pass).map((k) => k.constraint);
+  return {
+    option,
+    title: title(option),
+    checks,
+    passesAll: failing.length === 0,
+    failing,
+    shortfall: checks.filter((k) => !k.pass).reduce((s, k) => s - k.margin, 0),
   };
+}
+
+/** The value and 95% CI a constraint judges: as measured, or relative to the base model. */
+function judgedValue(
+  r: SummaryLike,
+  c: Constraint,
+  rows: readonly SummaryLike[],
+): { value: number; lo: number | null; hi: number | null } {
+  const value = Number(r.mean);
+  const lo = r.ci_low === null ? null : Number(r.ci_low);
+  const hi = r.ci_high === null ? null : Number(r.ci_high);
+  if (!c.relativeToBase) return { value, lo, hi };
+  if (r.rel) return { value: r.rel.mean, lo: r.rel.low, hi: r.rel.high };
+  const b = rowOf(rows, "base", c.metric);
+  if (!b || b.mean === null || !(Number(b.mean) > 0)) {
+    throw new TypeError(
+      `results have no positive base ${c.metric} (the ${c.label} constraint compares each ` +
+        `option with option "base")`,
+    );
+  }
+  const bm = Number(b.mean);
+  return {
+    value: value / bm - 1,
+    lo: lo === null ? null : lo / bm - 1,
+    hi: hi === null ? null : hi / bm - 1,
+  };
+}
+
+/** The check of `option` against constraint `c`; throws naming the metric when it is missing. */
+function checkOf(
+  option: string,
+  c: Constraint,
+  rows: readonly SummaryLike[],
+  rule: DecisionRule,
+): ConstraintCheck {
+  const r = rowOf(rows, option, c.metric);
+  if (!r || r.mean === null || r.mean === undefined || !Number.isFinite(Number(r.mean))) {
+    const needed = rule.constraints.map((x) => x.metric);
+    throw new TypeError(
+      `option ${option} has no ${c.metric} value (needed by the ${c.label} constraint); the ` +
+        `rule needs metrics ${[...new Set(needed)].join(", ")} for every option`,
+    );
+  }
+  const { value, lo, hi } = judgedValue(r, c, rows);
+  const signed = c.kind === "max" ? c.threshold - value : value - c.threshold;
+  const pass = signed >= -EPS * Math.max(1, Math.abs(c.threshold));
+  return {
+    option,
+    constraint: c.id,
+    label: c.label,
+    metric: c.metric,
+    kind: c.kind,
+    threshold: c.threshold,
+    value,
+    ciLow: lo,
+    ciHigh: hi,
+    pass,
+    margin: pass ? Math.max(0, signed / c.scale) : signed / c.scale,
+    uncertain: lo !== null && hi !== null && lo <= c.threshold && c.threshold <= hi && hi > lo,
+    seeds: Number(r.seeds ?? 0),
+  };
+}
+
+/** How good `v` is on constraint `id`, higher is better (`max` constraints flipped). */
+function goodness(v: OptionVerdict, id: ConstraintId): number {
+  const k = v.checks.find((x) => x.constraint === id);
+  if (!k) return 0;
+  return k.kind === "min" ? k.value : -k.value;
+}
+
+/**
+ * The verdicts in decision order: passing before failing, failing by fewer failures then less
+ * shortfall, then by the rank constraint and the {@link TIE_BREAK} chain, then registry order.
+ * Also the options tied with the first on the rank value and what broke the tie.
+ */
+function rankVerdicts(
+  verdicts: readonly OptionVerdict[],
+  rule: DecisionRule,
+): { ranked: OptionVerdict[]; tied: OptionVerdict[]; tieBrokenBy: string | null } {
   const chain = [rule.rankBy, ...TIE_BREAK.filter((t) => t !== rule.rankBy)].filter((id) =>
     rule.constraints.some((c) => c.id === id)
   );
@@ -458,31 +509,24 @@ export function decide(
     (best.passesAll ||
       (v.failing.length === best.failing.length &&
         Math.abs(v.shortfall - best.shortfall) <= EPS)) &&
-    Math.abs(goodness(v, rankC.id) - goodness(best, rankC.id)) <= EPS
+    Math.abs(goodness(v, rule.rankBy) - goodness(best, rule.rankBy)) <= EPS
   );
-  let tieBrokenBy: string | null = null;
-  if (tied.length) {
-    const other = tied[0];
-    tieBrokenBy = "registry order";
-    for (const id of chain.slice(1)) {
-      if (Math.abs(goodness(best, id) - goodness(other, id)) > EPS) {
-        tieBrokenBy = rule.constraints.find((c) => c.id === id)!.label;
-        break;
-      }
+  return { ranked, tied, tieBrokenBy: tied.length ? tieBreaker(best, tied[0], chain, rule) : null };
+}
+
+/** The first criterion after the rank value that separates `best` from `other`. */
+function tieBreaker(
+  best: OptionVerdict,
+  other: OptionVerdict,
+  chain: readonly ConstraintId[],
+  rule: DecisionRule,
+): string {
+  for (const id of chain.slice(1)) {
+    if (Math.abs(goodness(best, id) - goodness(other, id)) > EPS) {
+      return rule.constraints.find((c) => c.id === id)!.label;
     }
   }
-  const risk = keyRisk(best, rule);
-  return {
-    verdicts,
-    ranking: ranked.map((v) => v.option),
-    recommended: best.option,
-    passesAll: best.passesAll,
-    tiedWith: tied.map((v) => v.option),
-    tieBrokenBy,
-    sentence: recommendationSentence(best, verdicts, rule, tied, tieBrokenBy, opts.preset),
-    risk,
-    rule,
-  };
+  return "registry order";
 }
 
 function keyRisk(v: OptionVerdict, rule: DecisionRule): KeyRisk {

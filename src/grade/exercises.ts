@@ -296,94 +296,105 @@ function scan(src: string): Piece[] {
   // (which V8 would flatten again at every look back, quadratic in the cell's length)
   let codeStart = 0;
   let i = 0;
-  const flush = () => {
+  /** Ends the code run before `i` and adds the literal or comment src[i, end). */
+  const literal = (kind: Piece["kind"], end: number) => {
     if (i > codeStart) pieces.push({ kind: "code", text: src.slice(codeStart, i) });
+    pieces.push({ kind, text: src.slice(i, end) });
+    i = codeStart = end;
   };
   const templateDepth: number[] = []; // brace depth at which each open ${ started
   let brace = 0;
-  const lastSignificant = () => {
-    for (let j = i - 1; j >= codeStart; j--) if (!/\s/.test(src[j])) return src[j];
-    for (let p = pieces.length - 1; p >= 0; p--) {
-      if (pieces[p].kind === "comment") continue;
-      if (pieces[p].kind === "string") return "a";
-      const t = pieces[p].text.trimEnd();
-      if (t) return t[t.length - 1];
-    }
-    return "";
-  };
-  const readTemplate = (start: number): number => {
-    // from just after ` (or after } closing a substitution) to the closing ` or a ${
-    let j = start;
-    while (j < src.length) {
-      if (src[j] === "\\") j += 2;
-      else if (src[j] === "`") return j + 1;
-      else if (src[j] === "$" && src[j + 1] === "{") return -(j + 2);
-      else j++;
-    }
-    return src.length;
-  };
   while (i < src.length) {
     const c = src[i];
     const n = src[i + 1];
-    if (c === "/" && n === "/") {
-      flush();
-      const e = src.indexOf("\n", i);
-      const end = e === -1 ? src.length : e;
-      pieces.push({ kind: "comment", text: src.slice(i, end) });
-      i = codeStart = end;
-    } else if (c === "/" && n === "*") {
-      flush();
-      const e = src.indexOf("*/", i + 2);
-      const end = e === -1 ? src.length : e + 2;
-      pieces.push({ kind: "comment", text: src.slice(i, end) });
-      i = codeStart = end;
+    if (c === "/" && (n === "/" || n === "*")) {
+      literal("comment", commentEnd(src, i));
     } else if (c === "'" || c === '"') {
-      flush();
-      let j = i + 1;
-      while (j < src.length && src[j] !== c && src[j] !== "\n") j += src[j] === "\\" ? 2 : 1;
-      pieces.push({ kind: "string", text: src.slice(i, j + 1) });
-      i = codeStart = j + 1;
+      literal("string", quotedEnd(src, i));
     } else if (c === "`" || (c === "}" && templateDepth.length && templateDepth.at(-1) === brace)) {
       if (c === "}") templateDepth.pop();
-      flush();
-      const r = readTemplate(i + 1);
-      if (r < 0) {
-        pieces.push({ kind: "string", text: src.slice(i, -r) });
-        templateDepth.push(brace);
-        i = codeStart = -r;
-      } else {
-        pieces.push({ kind: "string", text: src.slice(i, r) });
-        i = codeStart = r;
-      }
-    } else if (
-      c === "/" && /^$|[(,=:[!&|?{};+\-*%<>~^]$/.test(lastSignificant()) &&
-      !/\breturn$|\btypeof$/.test(src.slice(Math.max(codeStart, i - 8), i))
-    ) {
-      // a regex literal
-      flush();
-      let j = i + 1;
-      let cls = false;
-      while (j < src.length && src[j] !== "\n") {
-        if (src[j] === "\\") j += 2;
-        else {
-          if (src[j] === "[") cls = true;
-          else if (src[j] === "]") cls = false;
-          else if (src[j] === "/" && !cls) break;
-          j++;
-        }
-      }
-      j++;
-      while (j < src.length && /[a-z]/i.test(src[j])) j++;
-      pieces.push({ kind: "string", text: src.slice(i, j) });
-      i = codeStart = j;
+      const r = templateEnd(src, i + 1);
+      if (r < 0) templateDepth.push(brace);
+      literal("string", Math.abs(r));
+    } else if (c === "/" && startsRegex(src, i, codeStart, pieces)) {
+      literal("string", regexEnd(src, i));
     } else {
       if (c === "{") brace++;
       else if (c === "}") brace--;
       i++;
     }
   }
-  flush();
+  if (i > codeStart) pieces.push({ kind: "code", text: src.slice(codeStart, i) });
   return pieces;
+}
+
+/** Where the `//` or `/*` comment starting at `i` ends (exclusive; the newline stays code). */
+function commentEnd(src: string, i: number): number {
+  if (src[i + 1] === "/") {
+    const e = src.indexOf("\n", i);
+    return e === -1 ? src.length : e;
+  }
+  const e = src.indexOf("*/", i + 2);
+  return e === -1 ? src.length : e + 2;
+}
+
+/** Where the quoted string starting at `i` ends (exclusive; an unclosed one stops at the line). */
+function quotedEnd(src: string, i: number): number {
+  const q = src[i];
+  let j = i + 1;
+  while (j < src.length && src[j] !== q && src[j] !== "\n") j += src[j] === "\\" ? 2 : 1;
+  return j + 1;
+}
+
+/**
+ * From just after ` (or after } closing a substitution): the index after the closing `, or
+ * minus the index after a `${` that opens a substitution.
+ */
+function templateEnd(src: string, start: number): number {
+  let j = start;
+  while (j < src.length) {
+    if (src[j] === "\\") j += 2;
+    else if (src[j] === "`") return j + 1;
+    else if (src[j] === "$" && src[j + 1] === "{") return -(j + 2);
+    else j++;
+  }
+  return src.length;
+}
+
+/** Whether the `/` at `i` opens a regex literal (rather than dividing), judged by what precedes. */
+function startsRegex(src: string, i: number, codeStart: number, pieces: Piece[]): boolean {
+  return /^$|[(,=:[!&|?{};+\-*%<>~^]$/.test(lastSignificant(src, i, codeStart, pieces)) &&
+    !/\breturn$|\btypeof$/.test(src.slice(Math.max(codeStart, i - 8), i));
+}
+
+/** The last non-blank character before `i` that is not in a comment ("a" for a literal). */
+function lastSignificant(src: string, i: number, codeStart: number, pieces: Piece[]): string {
+  for (let j = i - 1; j >= codeStart; j--) if (!/\s/.test(src[j])) return src[j];
+  for (let p = pieces.length - 1; p >= 0; p--) {
+    if (pieces[p].kind === "comment") continue;
+    if (pieces[p].kind === "string") return "a";
+    const t = pieces[p].text.trimEnd();
+    if (t) return t[t.length - 1];
+  }
+  return "";
+}
+
+/** Where the regex literal starting at `i` ends, flags included (exclusive). */
+function regexEnd(src: string, i: number): number {
+  let j = i + 1;
+  let cls = false;
+  while (j < src.length && src[j] !== "\n") {
+    if (src[j] === "\\") j += 2;
+    else {
+      if (src[j] === "[") cls = true;
+      else if (src[j] === "]") cls = false;
+      else if (src[j] === "/" && !cls) break;
+      j++;
+    }
+  }
+  j++;
+  while (j < src.length && /[a-z]/i.test(src[j])) j++;
+  return j;
 }
 
 const BLOCK_STARTERS =

@@ -247,43 +247,18 @@ export function attentionBackwardCpu(
       const kEnd = q0 + rows + offset;
       const first = q0 + offset; // position of row 0
       const rowBase = (bh * tq + q0) * d;
-      // delta_r = dO_r . O_r (the softmax Jacobian's diagonal term).
-      {
-        const o = mem.f32(at.out + rowBase, rows * d);
-        const g = mem.f32(at.dy + rowBase, rows * d);
-        for (let r = 0; r < rows; r++) {
-          let acc = 0;
-          for (let c = 0; c < d; c++) acc += o[r * d + c] * g[r * d + c];
-          delta[r] = acc;
-        }
-      }
+      rowDots(mem, at.out + rowBase, at.dy + rowBase, rows, d, delta);
       mem.transpose(kBase, kEnd, d, kt);
       mem.matmul(qBase + q0 * d, kt, p, rows, d, kEnd);
       scaleBiasMask(mem, p, rows, kEnd, first, scale, bias ? rev : null, tk, rowMax, rowArg);
       mem.softmaxRows(p, rows, kEnd);
       mem.transpose(vBase, kEnd, d, vt);
       mem.matmul(at.dy + rowBase, vt, ds, rows, d, kEnd); // dP
-      {
-        const pv = mem.f32(p, rows * kEnd);
-        const dv = mem.f32(ds, rows * kEnd);
-        for (let r = 0; r < rows; r++) {
-          const base = r * kEnd;
-          const len = first + r + 1;
-          const dr = delta[r];
-          for (let j = 0; j < len; j++) dv[base + j] = pv[base + j] * (dv[base + j] - dr);
-          dv.fill(0, base + len, base + kEnd);
-          if (gBias) {
-            const pos = first + r;
-            for (let j = 0; j < len; j++) gBias[pos - j] += dv[base + j];
-          }
-        }
-      }
+      softmaxBackward(mem, p, ds, rows, kEnd, first, delta, gBias);
       // dQ_blk = scale * dS @ K
       mem.matmul(ds, kBase, at.dq + rowBase, rows, kEnd, d);
-      {
-        const dq = mem.f32(at.dq + rowBase, rows * d);
-        for (let i = 0; i < rows * d; i++) dq[i] *= scale;
-      }
+      const dq = mem.f32(at.dq + rowBase, rows * d);
+      for (let i = 0; i < rows * d; i++) dq[i] *= scale;
       // dV[0:kEnd] += P^T @ dO_blk
       mem.transpose(p, rows, kEnd, pt);
       mem.matmul(pt, at.dy + rowBase, tmp, kEnd, rows, d);
@@ -295,6 +270,56 @@ export function attentionBackwardCpu(
     }
   }
   return dBias;
+}
+
+/**
+ * delta_r = dO_r . O_r for each of `rows` rows of width `d` (the softmax Jacobian's diagonal
+ * term), from the output at `out` and its gradient at `dy`.
+ */
+function rowDots(
+  mem: BlockMemory,
+  out: number,
+  dy: number,
+  rows: number,
+  d: number,
+  delta: Float64Array,
+): void {
+  const o = mem.f32(out, rows * d);
+  const g = mem.f32(dy, rows * d);
+  for (let r = 0; r < rows; r++) {
+    let acc = 0;
+    for (let c = 0; c < d; c++) acc += o[r * d + c] * g[r * d + c];
+    delta[r] = acc;
+  }
+}
+
+/**
+ * In place on the block [rows, kEnd] at `ds` holding dP: dS = P * (dP - delta), 0 for future
+ * keys; adds each dS entry to `gBias` at its distance when given.
+ */
+function softmaxBackward(
+  mem: BlockMemory,
+  p: number,
+  ds: number,
+  rows: number,
+  kEnd: number,
+  first: number,
+  delta: Float64Array,
+  gBias: Float64Array | null,
+): void {
+  const pv = mem.f32(p, rows * kEnd);
+  const dv = mem.f32(ds, rows * kEnd);
+  for (let r = 0; r < rows; r++) {
+    const base = r * kEnd;
+    const len = first + r + 1;
+    const dr = delta[r];
+    for (let j = 0; j < len; j++) dv[base + j] = pv[base + j] * (dv[base + j] - dr);
+    dv.fill(0, base + len, base + kEnd);
+    if (gBias) {
+      const pos = first + r;
+      for (let j = 0; j < len; j++) gBias[pos - j] += dv[base + j];
+    }
+  }
 }
 
 /** Logits this far below their row's max get weight 0 (e^-80 is < 1e-34). */

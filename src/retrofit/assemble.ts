@@ -103,68 +103,7 @@ export async function assembleTables(
   ws: RetrofitWorkspace,
   o: AssembleOptions,
 ): Promise<AssembleResult> {
-  const missing: string[] = [];
-  const metrics: MetricRow[] = [];
-  const samples: SampleRow[] = [];
-  const add = (option: string, seed: number, rows: readonly StoredRow[]) => {
-    const r = rowsOf(option, seed, rows);
-    metrics.push(...r.metrics);
-    samples.push(...r.samples);
-  };
-  const load = async (path: string, what: string): Promise<RunRecord | undefined> => {
-    const rec = await ws.read(path);
-    if (!rec) missing.push(what);
-    return rec;
-  };
-  const records: RunRecord[] = [];
-  const base = await load(ws.basePath(), "base");
-  if (base) add("base", 0, base.rows), records.push(base);
-  for (const id of o.options) {
-    const zero = await load(ws.step0Path(id), `${id} step 0`);
-    if (zero) add(id, 0, zero.rows), records.push(zero);
-    for (const seed of o.seeds) {
-      const chunk = await load(ws.chunkPath(id, seed), `${id} seed ${seed}`);
-      if (!chunk) continue;
-      records.push(chunk);
-      add(id, seed, chunk.rows);
-      const last = chunk.rows.at(-1)!;
-      const reached = stepsToThreshold(
-        [...(zero?.rows ?? []), ...chunk.rows],
-        o.threshold,
-        o.thresholdExamples,
-      );
-      add(id, seed, [{
-        metric: "steps_to_threshold",
-        setting: `threshold=${o.threshold};examples=${o.thresholdExamples};censored=${
-          reached === null ? 1 : 0
-        }`,
-        value: reached,
-        n: 1,
-        step: last.step,
-        commit: last.commit,
-        command: last.command,
-      }]);
-    }
-  }
-  for (const label of o.variants ?? []) {
-    for (const seed of o.seeds) {
-      const chunk = await load(ws.chunkPath(label, seed), `${label} seed ${seed}`);
-      if (chunk) add(label, seed, chunk.rows), records.push(chunk);
-    }
-  }
-  const latency = await load(ws.latencyPath(), "latency");
-  if (latency) {
-    records.push(latency);
-    for (const r of latency.rows) {
-      const option = /option=([^;]+)/.exec(r.setting)![1];
-      // The value is the rounds' geometric mean, recomputed here so that records made by code that
-      // stored another average agree with the paired statistics (src/eval/paired.ts).
-      const value = r.samples?.length
-        ? Math.exp(r.samples.reduce((t, x) => t + Math.log(x), 0) / r.samples.length)
-        : r.value;
-      add(option, 0, [{ ...r, value, setting: r.setting.replace(/;option=[^;]+/, "") }]);
-    }
-  }
+  const { missing, metrics, samples, records } = await collectRecords(ws, o);
   const complete = missing.length === 0;
   const suffix = complete ? "" : ".partial";
   const metricsPath = `${ws.resultsDir}/metrics${suffix}.csv`;
@@ -185,6 +124,89 @@ export async function assembleTables(
     }
   }
   return { complete, missing, metrics, samples, metricsPath };
+}
+
+/** The records found (in reading order), what is missing, and the table rows they give. */
+interface Collected {
+  missing: string[];
+  metrics: MetricRow[];
+  samples: SampleRow[];
+  records: RunRecord[];
+}
+
+/**
+ * Reads every record the tables need, in table order: base, then per option its step 0 and its
+ * seeds' chunks (each with its steps-to-threshold row), the mitigation variants, latency.
+ */
+async function collectRecords(ws: RetrofitWorkspace, o: AssembleOptions): Promise<Collected> {
+  const c: Collected = { missing: [], metrics: [], samples: [], records: [] };
+  const add = (option: string, seed: number, rows: readonly StoredRow[]) => {
+    const r = rowsOf(option, seed, rows);
+    c.metrics.push(...r.metrics);
+    c.samples.push(...r.samples);
+  };
+  const load = async (path: string, what: string): Promise<RunRecord | undefined> => {
+    const rec = await ws.read(path);
+    if (rec) c.records.push(rec);
+    else c.missing.push(what);
+    return rec;
+  };
+  const base = await load(ws.basePath(), "base");
+  if (base) add("base", 0, base.rows);
+  for (const id of o.options) {
+    const zero = await load(ws.step0Path(id), `${id} step 0`);
+    if (zero) add(id, 0, zero.rows);
+    for (const seed of o.seeds) {
+      const chunk = await load(ws.chunkPath(id, seed), `${id} seed ${seed}`);
+      if (chunk) add(id, seed, [...chunk.rows, thresholdRow(zero, chunk, o)]);
+    }
+  }
+  for (const label of o.variants ?? []) {
+    for (const seed of o.seeds) {
+      const chunk = await load(ws.chunkPath(label, seed), `${label} seed ${seed}`);
+      if (chunk) add(label, seed, chunk.rows);
+    }
+  }
+  const latency = await load(ws.latencyPath(), "latency");
+  for (const r of latency?.rows ?? []) {
+    add(/option=([^;]+)/.exec(r.setting)![1], 0, [latencyRow(r)]);
+  }
+  return c;
+}
+
+/** A chunk's steps-to-threshold row (step 0 from the option's step-0 record), at its last step. */
+function thresholdRow(
+  zero: RunRecord | undefined,
+  chunk: RunRecord,
+  o: AssembleOptions,
+): StoredRow {
+  const last = chunk.rows.at(-1)!;
+  const reached = stepsToThreshold(
+    [...(zero?.rows ?? []), ...chunk.rows],
+    o.threshold,
+    o.thresholdExamples,
+  );
+  return {
+    metric: "steps_to_threshold",
+    setting: `threshold=${o.threshold};examples=${o.thresholdExamples};censored=${
+      reached === null ? 1 : 0
+    }`,
+    value: reached,
+    n: 1,
+    step: last.step,
+    commit: last.commit,
+    command: last.command,
+  };
+}
+
+/** A latency record's row of one option, without the option in its setting. */
+function latencyRow(r: StoredRow): StoredRow {
+  // The value is the rounds' geometric mean, recomputed here so that records made by code that
+  // stored another average agree with the paired statistics (src/eval/paired.ts).
+  const value = r.samples?.length
+    ? Math.exp(r.samples.reduce((t, x) => t + Math.log(x), 0) / r.samples.length)
+    : r.value;
+  return { ...r, value, setting: r.setting.replace(/;option=[^;]+/, "") };
 }
 
 /** Total wall seconds by kind of record and the machines they ran on. */

@@ -28,11 +28,11 @@ import {
 } from "../eval/long_context.ts";
 import { type LoadedCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { Decoder } from "../model/decoder.ts";
-import { train } from "../train/trainer.ts";
+import { train, type TrainOptions, type TrainResult } from "../train/trainer.ts";
 import { exists, readJson, writeJson } from "../util/files.ts";
 import { fmtTime } from "../util/time.ts";
 import { MITIGATIONS, type MitigationVariantId } from "./mitigations.ts";
-import { convert, type OptionId } from "./registry.ts";
+import { type Conversion, convert, type OptionId } from "./registry.ts";
 import {
   machineInfo,
   type RetrofitWorkspace,
@@ -200,6 +200,54 @@ export async function fineTunePhase(
   const label = variant ? `${id}+${variant}` : id;
   const chunkPath = ctx.ws.chunkPath(label, seed);
   if (await done(ctx, chunkPath)) return;
+  const run = await setUpChunk(ctx, id, label, seed, variant);
+  const { b, changes } = run;
+  const progress = await chunkProgress(
+    run.dir,
+    JSON.stringify({ budget: b, plan: ctx.plan, changes }),
+  );
+  const t0 = performance.now() - progress.seconds * 1000;
+  for (const s of b.evalAt) {
+    if (progress.rows.some((r) => r.step === s)) continue;
+    await fineTuneToBudget(ctx, run, s, progress, t0);
+  }
+  const meta = {
+    budget: b,
+    plan: ctx.plan,
+    tokens: b.steps * b.batch * ctx.targetLength,
+    ...(variant ? { variant, changes } : {}),
+  };
+  await ctx.ws.write(
+    chunkPath,
+    record(ctx, "chunk", label, seed, progress.rows, progress.seconds, meta),
+  );
+}
+
+/** One chunk's fine-tune, set up: what it trains, on which budget, in which folder. */
+interface ChunkRun {
+  label: string;
+  seed: number;
+  /** The budget (a variant's: the final budget only). */
+  b: FinetuneBudget;
+  /** A mitigation variant's changes to training ({} for none). */
+  changes: Partial<TrainOptions>;
+  /** In-progress work, keyed by the base checkpoint. */
+  dir: string;
+  /** The converted model the fine-tune starts from. */
+  conv: Conversion;
+  initPath: string;
+  /** Log line prefix: "[label seed k]". */
+  prefix: string;
+}
+
+/** The budget, training changes and folder of a chunk; saves its converted start once. */
+async function setUpChunk(
+  ctx: PhaseContext,
+  id: OptionId,
+  label: string,
+  seed: number,
+  variant?: MitigationVariantId,
+): Promise<ChunkRun> {
   // A variant is compared with its control at the final budget only.
   const b = variant ? { ...ctx.budget, evalAt: [ctx.budget.steps] } : ctx.budget;
   validateBudget(b);
@@ -215,71 +263,90 @@ export async function fineTunePhase(
   const conv = convert(id, ctx.base.config, ctx.base.weights, { targetLength: ctx.targetLength });
   const initPath = `${dir}/init.safetensors`;
   if (!(await exists(initPath))) await saveCheckpoint(initPath, conv.config, conv.weights);
-  const key = JSON.stringify({ budget: b, plan: ctx.plan, changes });
-  const progress = (await readJson<{ rows: StoredRow[]; seconds: number; key: string }>(
-    `${dir}/evals.json`,
-  )) ?? { rows: [], seconds: 0, key };
+  return { label, seed, b, changes, dir, conv, initPath, prefix: `[${label} seed ${seed}]` };
+}
+
+/** The evaluations a chunk has done so far: rows, seconds spent, and the key of its run. */
+interface ChunkProgress {
+  rows: StoredRow[];
+  seconds: number;
+  key: string;
+}
+
+/** The chunk's progress in `dir` (none yet: empty); refuses one made with another `key`. */
+async function chunkProgress(dir: string, key: string): Promise<ChunkProgress> {
+  const progress = (await readJson<ChunkProgress>(`${dir}/evals.json`)) ??
+    { rows: [], seconds: 0, key };
   if (progress.key !== key) {
     throw new RangeError(
       `${dir} holds a run with another budget or evaluation plan; delete it to start over`,
     );
   }
-  const t0 = performance.now() - progress.seconds * 1000;
-  const prefix = `[${label} seed ${seed}]`;
-  for (const s of b.evalAt) {
-    if (progress.rows.some((r) => r.step === s)) continue;
-    const result = await train({
-      preset: ctx.preset,
-      config: conv.config,
-      steps: b.steps,
-      batch: b.batch,
-      seqLen: ctx.targetLength,
-      lr: b.lr,
-      warmupSteps: b.warmupSteps,
-      minLrRatio: 1, // constant after warmup: every budget is a valid shorter fine-tune
-      seed,
-      taskFraction: b.taskFraction,
-      wordingSet: b.wordingSet,
-      outDir: dir,
-      initFrom: initPath,
-      checkpointEvery: b.evalAt[0],
-      logEvery: Math.max(1, Math.min(16, b.evalAt[0])),
-      stopAfter: s,
-      corpus: ctx.corpus,
-      log: (l) => ctx.log(`${prefix} ${l}`),
-      ...changes,
-    });
-    const depth: EvalDepth = s === b.steps ? "full" : "probe";
-    const extra = depth === "full" ? [newParamsRow(conv.newParams)] : [];
-    const rows = evaluate(ctx, result.model, depth, `${prefix} step ${s}`);
-    progress.rows.push(...stamp(ctx, [...rows, ...extra], s));
-    progress.seconds = (performance.now() - t0) / 1000;
-    if (s === b.steps && seed === 0) {
-      await saveCheckpoint(ctx.ws.shippedPath(label), result.config, result.model.weights(), {
-        metadata: {
-          option: label,
-          seed: String(seed),
-          step: String(s),
-          base_sha256: ctx.baseSha256,
-          command: ctx.command,
-          commit: ctx.commit,
-        },
-      });
-    }
-    result.model.dispose();
-    await writeJson(`${dir}/evals.json`, progress);
-    ctx.log(`${prefix} budget ${s}/${b.steps} done after ${fmtTime(progress.seconds)}`);
-  }
-  const meta = {
-    budget: b,
-    plan: ctx.plan,
-    tokens: b.steps * b.batch * ctx.targetLength,
-    ...(variant ? { variant, changes } : {}),
-  };
-  await ctx.ws.write(
-    chunkPath,
-    record(ctx, "chunk", label, seed, progress.rows, progress.seconds, meta),
-  );
+  return progress;
+}
+
+/**
+ * Trains the chunk up to budget `s` (resuming from its checkpoint), evaluates it (full at the
+ * final budget), ships seed 0's final weights and saves the progress.
+ */
+async function fineTuneToBudget(
+  ctx: PhaseContext,
+  run: ChunkRun,
+  s: number,
+  progress: ChunkProgress,
+  t0: number,
+): Promise<void> {
+  const { b, seed, prefix } = run;
+  const result = await train({
+    preset: ctx.preset,
+    config: run.conv.config,
+    steps: b.steps,
+    batch: b.batch,
+    seqLen: ctx.targetLength,
+    lr: b.lr,
+    warmupSteps: b.warmupSteps,
+    minLrRatio: 1, // constant after warmup: every budget is a valid shorter fine-tune
+    seed,
+    taskFraction: b.taskFraction,
+    wordingSet: b.wordingSet,
+    outDir: run.dir,
+    initFrom: run.initPath,
+    checkpointEvery: b.evalAt[0],
+    logEvery: Math.max(1, Math.min(16, b.evalAt[0])),
+    stopAfter: s,
+    corpus: ctx.corpus,
+    log: (l) => ctx.log(`${prefix} ${l}`),
+    ...run.changes,
+  });
+  const depth: EvalDepth = s === b.steps ? "full" : "probe";
+  const extra = depth === "full" ? [newParamsRow(run.conv.newParams)] : [];
+  const rows = evaluate(ctx, result.model, depth, `${prefix} step ${s}`);
+  progress.rows.push(...stamp(ctx, [...rows, ...extra], s));
+  progress.seconds = (performance.now() - t0) / 1000;
+  if (s === b.steps && seed === 0) await shipWeights(ctx, run.label, seed, s, result);
+  result.model.dispose();
+  await writeJson(`${run.dir}/evals.json`, progress);
+  ctx.log(`${prefix} budget ${s}/${b.steps} done after ${fmtTime(progress.seconds)}`);
+}
+
+/** Saves a fine-tuned model where the experiment ships it, with what made it. */
+async function shipWeights(
+  ctx: PhaseContext,
+  label: string,
+  seed: number,
+  step: number,
+  result: TrainResult,
+): Promise<void> {
+  await saveCheckpoint(ctx.ws.shippedPath(label), result.config, result.model.weights(), {
+    metadata: {
+      option: label,
+      seed: String(seed),
+      step: String(step),
+      base_sha256: ctx.baseSha256,
+      command: ctx.command,
+      commit: ctx.commit,
+    },
+  });
 }
 
 /**

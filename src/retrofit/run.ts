@@ -375,9 +375,9 @@ function commandArgs(argv: readonly string[]): string[] {
   return out;
 }
 
-/** Parses the command line and runs the experiment. */
-export async function main(argv: string[]): Promise<AssembleResult | undefined> {
-  const { values } = parseArgs({
+/** The flags of `deno task retrofit` (see the module doc). */
+function parseRunFlags(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
       preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
@@ -401,7 +401,54 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
       commit: { type: "string" },
       backend: { type: "string" },
     },
+  }).values;
+}
+
+/** The parsed flags of `deno task retrofit`. */
+type RunFlags = ReturnType<typeof parseRunFlags>;
+
+/**
+ * The preset's budget `d` with --steps, --eval-at, --batch and --lr applied (a shorter --steps
+ * without --eval-at is evaluated at its end only).
+ */
+function budgetFromFlags(values: RunFlags, d: FinetuneBudget): FinetuneBudget {
+  const int = { min: 1, integer: true };
+  const steps = optionalNumber("steps", values.steps, d.steps, int);
+  return {
+    ...d,
+    steps,
+    evalAt: values["eval-at"]
+      ? listFlag("eval-at", values["eval-at"], (s) => numberFlag("eval-at", s, int))
+      : steps === d.steps
+      ? d.evalAt
+      : [steps],
+    batch: optionalNumber("batch", values.batch, d.batch, int),
+    lr: optionalNumber("lr", values.lr, d.lr, { min: 0 }),
+  };
+}
+
+/** The workspace under --root, with --out (results and shipped weights) and --work if given. */
+function workspaceFromFlags(preset: string, values: RunFlags): RetrofitWorkspace {
+  const resultsDir = values.out;
+  return new RetrofitWorkspace(preset, {
+    ...(values.root ? { root: values.root } : {}),
+    ...(resultsDir ? { resultsDir, shipDir: `${resultsDir}/retrofits` } : {}),
+    ...(values.work ? { workDir: values.work } : {}),
   });
+}
+
+/** The --mitigate labels (`option+variant`), each checked. */
+function mitigationsFlag(value: string | undefined): string[] {
+  if (!value) return [];
+  return listFlag("mitigate", value, (m) => {
+    parseVariantLabel(m);
+    return m;
+  });
+}
+
+/** Parses the command line and runs the experiment. */
+export async function main(argv: string[]): Promise<AssembleResult | undefined> {
+  const values = parseRunFlags(argv);
   const preset = choiceFlag("preset", values.preset!, Object.keys(FINETUNE_DEFAULTS));
   const d = FINETUNE_DEFAULTS[preset];
   const options = listFlag(
@@ -414,25 +461,8 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
     values.seeds!,
     (s) => numberFlag("seeds", s, { min: 0, integer: true }),
   );
-  const int = { min: 1, integer: true };
-  const steps = optionalNumber("steps", values.steps, d.steps, int);
-  const budget: FinetuneBudget = {
-    ...d,
-    steps,
-    evalAt: values["eval-at"]
-      ? listFlag("eval-at", values["eval-at"], (s) => numberFlag("eval-at", s, int))
-      : steps === d.steps
-      ? d.evalAt
-      : [steps],
-    batch: optionalNumber("batch", values.batch, d.batch, int),
-    lr: optionalNumber("lr", values.lr, d.lr, { min: 0 }),
-  };
-  const resultsDir = values.out;
-  const ws = new RetrofitWorkspace(preset, {
-    ...(values.root ? { root: values.root } : {}),
-    ...(resultsDir ? { resultsDir, shipDir: `${resultsDir}/retrofits` } : {}),
-    ...(values.work ? { workDir: values.work } : {}),
-  });
+  const budget = budgetFromFlags(values, d);
+  const ws = workspaceFromFlags(preset, values);
   const jobs = numberFlag("jobs", values.jobs!, { min: 1, max: 8, integer: true });
   // Scheduled children run a frozen snapshot of the commit; an in-process run runs the tree.
   const inProcess = jobs === 1 || values.task !== undefined;
@@ -447,12 +477,7 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
     base: values.base ?? `assets/checkpoints/${preset}/model.safetensors`,
     options,
     seeds,
-    mitigations: values.mitigate
-      ? listFlag("mitigate", values.mitigate, (m) => {
-        parseVariantLabel(m);
-        return m;
-      })
-      : [],
+    mitigations: mitigationsFlag(values.mitigate),
     budget,
     threshold: optionalNumber("threshold", values.threshold, d.threshold, { min: 0, max: 1 }),
     plan: evaluationPlan(preset),
@@ -464,6 +489,11 @@ export async function main(argv: string[]): Promise<AssembleResult | undefined> 
     await schedule(o, argv.filter((a) => a !== "--land"), jobs, values.land!);
     return undefined;
   }
+  return await runOnBackend(o, values);
+}
+
+/** Runs the experiment (or the --task) in this process, on --backend or the default backend. */
+async function runOnBackend(o: RetrofitRunOptions, values: RunFlags): Promise<AssembleResult> {
   const choice = await initBackend(
     values.backend
       ? { backend: choiceFlag("backend", values.backend, ["wasm", "cpu", "webgpu"] as const) }

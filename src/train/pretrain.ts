@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { modelConfig, type PositionalConfig } from "../model/config.ts";
-import { train } from "./trainer.ts";
+import { train, type TrainOptions } from "./trainer.ts";
 import { WORDING_SETS, type WordingSet } from "../data/passkey.ts";
 
 function wordingSet(name: string): WordingSet {
@@ -51,9 +51,9 @@ export function positionalFlag(
   throw new RangeError(`--positional must be one of rope, alibi, t5; got "${name}"`);
 }
 
-/** Parses the command line and runs (or resumes) the pretraining. */
-export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+/** The flags of `deno task pretrain` (see the module doc). */
+function parsePretrainFlags(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
       preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
@@ -81,27 +81,31 @@ export async function main(argv: string[]): Promise<void> {
       "t5-buckets": { type: "string", default: "32" },
       "t5-max-distance": { type: "string", default: "128" },
     },
-  });
+  }).values;
+}
+
+/** The value of flag `--name` as a finite number, or a RangeError naming the flag. */
+function num(name: string, v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new RangeError(`--${name} must be a number; got "${v}"`);
+  return x;
+}
+
+/** The training run the flags describe, writing to `out`. */
+function trainOptionsFromFlags(
+  values: ReturnType<typeof parsePretrainFlags>,
+  out: string,
+): TrainOptions {
   const preset = values.preset!;
-  const out = values.out ?? `assets/checkpoints/${preset}`;
-  const num = (name: string, v: string) => {
-    const x = Number(v);
-    if (!Number.isFinite(x)) throw new RangeError(`--${name} must be a number; got "${v}"`);
-    return x;
-  };
-  const opt = (name: "copy-max-distance" | "seq-len") =>
+  const opt = (name: "copy-max-distance" | "seq-len" | "warmup" | "stop-after") =>
     values[name] === undefined ? undefined : num(name, values[name]!);
-  const choice = await initBackend(
-    values.backend ? { backend: values.backend as "wasm" | "cpu" | "webgpu" } : {},
-  );
-  console.log(`backend ${choice.backend} (${choice.reason})`);
   const steps = num("steps", values.steps!);
   const positional = positionalFlag(
     values.positional!,
     num("t5-buckets", values["t5-buckets"]!),
     num("t5-max-distance", values["t5-max-distance"]!),
   );
-  const result = await train({
+  return {
     preset,
     config: modelConfig(preset, positional),
     steps,
@@ -115,18 +119,28 @@ export async function main(argv: string[]): Promise<void> {
     wordingSet: wordingSet(values.wordings!),
     answerWeight: num("answer-weight", values["answer-weight"]!),
     seqLen: opt("seq-len"),
-    warmupSteps: values.warmup === undefined ? undefined : num("warmup", values.warmup),
+    warmupSteps: opt("warmup"),
     initFrom: values["init-from"],
-    stopAfter: values["stop-after"] === undefined
-      ? undefined
-      : num("stop-after", values["stop-after"]),
+    stopAfter: opt("stop-after"),
     checkpointEvery: num("checkpoint-every", values["checkpoint-every"]!),
     logEvery: num("log-every", values["log-every"]!),
     outDir: out,
     resume: !values["no-resume"],
     workers: values.workers === "auto" ? "auto" : num("workers", values.workers!),
-  });
-  if (result.stepsDone === steps) {
+  };
+}
+
+/** Parses the command line and runs (or resumes) the pretraining. */
+export async function main(argv: string[]): Promise<void> {
+  const values = parsePretrainFlags(argv);
+  const out = values.out ?? `assets/checkpoints/${values.preset!}`;
+  const choice = await initBackend(
+    values.backend ? { backend: values.backend as "wasm" | "cpu" | "webgpu" } : {},
+  );
+  console.log(`backend ${choice.backend} (${choice.reason})`);
+  const o = trainOptionsFromFlags(values, out);
+  const result = await train(o);
+  if (result.stepsDone === o.steps) {
     await saveCheckpoint(`${out}/model.safetensors`, result.config, result.model.weights(), {
       metadata: {
         step: String(result.stepsDone),
@@ -136,7 +150,7 @@ export async function main(argv: string[]): Promise<void> {
       },
     });
     console.log(
-      `done: ${out}/model.safetensors after ${steps} steps, ${result.elapsedS.toFixed(0)} s`,
+      `done: ${out}/model.safetensors after ${o.steps} steps, ${result.elapsedS.toFixed(0)} s`,
     );
   }
   result.model.dispose();

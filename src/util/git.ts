@@ -9,10 +9,13 @@
  * @module
  */
 
-/** `git rev-parse HEAD` of the current folder's repository (or "unknown"). */
-export async function gitCommit(): Promise<string> {
+/**
+ * `git rev-parse HEAD`, the full hash, of the repository at `cwd` (default: the current folder),
+ * or "unknown".
+ */
+export async function gitCommit(cwd?: string): Promise<string> {
   try {
-    const out = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], stdout: "piped" })
+    const out = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd, stdout: "piped" })
       .output();
     return new TextDecoder().decode(out.stdout).trim() || "unknown";
   } catch {
