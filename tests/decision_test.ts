@@ -22,7 +22,7 @@ import {
   formatValue,
 } from "../src/decision/rule.ts";
 import { fitPowerLaw, fullScaleEstimate } from "../src/decision/scale.ts";
-import { riskEvidence } from "../src/decision/report.ts";
+import { conversionAtThreshold, riskEvidence, thresholdSentence } from "../src/decision/report.ts";
 import { loadDecisionInputs } from "../src/decision/inputs.ts";
 import { getPreset } from "../src/model/presets.ts";
 import { writeNotebookModule } from "../src/tools/notebook_module.ts";
@@ -478,4 +478,40 @@ Deno.test("riskEvidence locates the loss from the paired step-0 and fine-tune di
   );
   assert.match(riskEvidence(rows(0.1, 0.6), "yarn", c), /fine-tune wins part of it back/);
   assert.match(riskEvidence(rows(1, 1), "yarn", c), /no loss beyond the noise/);
+});
+
+Deno.test("steps to threshold: step 0 is stated once with its interval, seeds count fine-tune budgets", () => {
+  const samples: SampleRow[] = [];
+  for (let sample = 0; sample < 40; sample++) {
+    samples.push({
+      option: "yarn",
+      seed: 0,
+      step: 0,
+      metric: "long_retrieval_acc",
+      setting: "long",
+      sample,
+      value: sample % 2, // 15 of the first 30
+      offset: null,
+      wording: "",
+    });
+  }
+  const conv = conversionAtThreshold(samples, 30);
+  assert.deepEqual([conv[0].hits, conv[0].examples], [15, 30]);
+  assert.ok(conv[0].interval.low < 0.5 && conv[0].interval.high > 0.5);
+  const rows = [0, 1, 2].map((seed) => ({
+    option: "yarn",
+    seed,
+    steps: seed === 2 ? null : 16,
+    censored: seed === 2,
+    budget: 128,
+    threshold: 0.5,
+    examples: 30,
+  }));
+  const s = thresholdSentence(rows, [16, 32], conv);
+  assert.match(s, /`yarn` 2\/3 seeds reach it \(2 by 16, 2 by 32; 1 censored at 128\)/);
+  assert.match(
+    s,
+    /At step 0 \(the conversion alone, one evaluation, counted once\): `yarn` 15\/30/,
+  );
+  assert.match(s, /interval holds it/);
 });

@@ -329,6 +329,8 @@ export interface ThresholdRow {
   /** The last budget evaluated (where a censored seed stops being watched). */
   budget: number;
   threshold: number;
+  /** How many long-band examples the threshold reads (the probe every budget evaluates). */
+  examples: number;
 }
 
 /** Every seed's steps-to-threshold row; censored seeds kept (never dropped). */
@@ -342,17 +344,69 @@ export function thresholdRows(metrics: readonly MetricRow[]): ThresholdRow[] {
       censored: s.censored === "1" || r.value === null,
       budget: r.step,
       threshold: Number(s.threshold),
+      examples: Number(s.examples),
     };
   }).sort((a, b) => optionOrder(a.option, b.option) || a.seed - b.seed);
 }
 
-/** Per option: how many seeds reached the threshold by each budget (censored ones never do). */
+/** An option's conversion alone (step 0) on the threshold's probe examples, evaluated once. */
+export interface ConversionAtThreshold {
+  option: string;
+  hits: number;
+  examples: number;
+  interval: Interval;
+}
+
+/**
+ * Step 0 against the threshold, once per option: long-range retrieval on the first `k` examples
+ * (the probe every budget reads), with Wilson's 95% interval (one evaluation: examples only).
+ */
+export function conversionAtThreshold(
+  samples: readonly SampleRow[],
+  k: number,
+): ConversionAtThreshold[] {
+  const out: ConversionAtThreshold[] = [];
+  const options = [...new Set(samples.map((r) => r.option))].filter((o) => o !== "base");
+  for (const option of options) {
+    const xs = samples.filter((r) =>
+      r.option === option && r.step === 0 && r.metric === "long_retrieval_acc" && r.sample < k
+    );
+    if (!xs.length) continue;
+    const probe = xs.map((r) => ({ ...r, setting: "probe" }));
+    const interval = pairedSummary(probe, { metric: "long_retrieval_acc", step: 0 }).get(option)!;
+    out.push({
+      option,
+      hits: xs.filter((r) => r.value === 1).length,
+      examples: xs.length,
+      interval,
+    });
+  }
+  return out.sort((a, b) => optionOrder(a.option, b.option));
+}
+
+/**
+ * Per option: how many seeds reached the threshold by each fine-tune budget (censored ones never
+ * do), after the conversion alone (step 0), stated once with its interval when given.
+ */
 export function thresholdSentence(
   rows: readonly ThresholdRow[],
   budgets: readonly number[],
+  conversion: readonly ConversionAtThreshold[] = [],
 ): string {
   const options = [...new Set(rows.map((r) => r.option))];
   if (!rows.length) return "No steps-to-threshold rows in these results.";
+  const t = rows[0].threshold;
+  const zero = conversion.length
+    ? ` At step 0 (the conversion alone, one evaluation, counted once): ${
+      conversion.map((c) =>
+        `\`${c.option}\` ${c.hits}/${c.examples} [${c.interval.low.toFixed(2)}, ${
+          c.interval.high.toFixed(2)
+        }]${
+          c.interval.low >= t ? " (clears it)" : c.interval.high < t ? "" : " (interval holds it)"
+        }`
+      ).join(", ")
+    }.`
+    : "";
   const parts = options.map((o) => {
     const rs = rows.filter((r) => r.option === o);
     const reached = rs.filter((r) => !r.censored);
@@ -364,7 +418,9 @@ export function thresholdSentence(
           : ""
       })`;
   });
-  return `Steps to ${rows[0].threshold} long-range retrieval, per seed: ${parts.join("; ")}.`;
+  return `Steps to ${t} long-range retrieval, per seed, over the fine-tune budgets: ${
+    parts.join("; ")
+  }.${zero}`;
 }
 
 /** A check of an interval against a bound: pass, fail, or uncertain when it straddles. */

@@ -81,7 +81,7 @@ function rowsOf(option: string, seed: number, rows: readonly StoredRow[]) {
 }
 
 /**
- * First budget (step 0 included) at which the long band's first `k` examples reach `threshold`;
+ * First budget among `rows` at which the long band's first `k` examples reach `threshold`;
  * null when none does (censored at the last budget).
  */
 export function stepsToThreshold(
@@ -174,15 +174,19 @@ async function collectRecords(ws: RetrofitWorkspace, o: AssembleOptions): Promis
   return c;
 }
 
-/** A chunk's steps-to-threshold row (step 0 from the option's step-0 record), at its last step. */
+/**
+ * A chunk's steps-to-threshold row, at its last step: the first fine-tune budget that reaches
+ * it. Step 0 is one evaluation shared by every seed, so it is not counted per seed here (that
+ * would count it once per seed); notebook 08 reports it once, with its interval.
+ */
 function thresholdRow(
-  zero: RunRecord | undefined,
+  _zero: RunRecord | undefined,
   chunk: RunRecord,
   o: AssembleOptions,
 ): StoredRow {
   const last = chunk.rows.at(-1)!;
   const reached = stepsToThreshold(
-    [...(zero?.rows ?? []), ...chunk.rows],
+    chunk.rows.filter((r) => r.step > 0),
     o.threshold,
     o.thresholdExamples,
   );
