@@ -3,7 +3,7 @@
  * busy child process counts as this process's own time, not as contamination.
  */
 import assert from "node:assert/strict";
-import { busyTicks, OtherCpu, otherCpuNote, ownTicks } from "../src/bench/cpu_share.ts";
+import { busyTicks, OtherCpu, otherCpuNote, ownTicks } from "../src/util/cpu_share.ts";
 
 Deno.test("cpu share: /proc parsers read the right fields", () => {
   assert.equal(busyTicks("cpu  10 1 5 1000 7 2 3 4 0 0\ncpu0 1 2 3\n"), 10 + 1 + 5 + 2 + 3 + 4);

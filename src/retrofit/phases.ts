@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import { OtherCpu, otherCpuNote } from "../util/cpu_share.ts";
 import type { Corpus } from "../data/corpus.ts";
 import type { WordingSet } from "../data/passkey.ts";
 import {
@@ -366,7 +367,10 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly OptionId[]):
     return Decoder.fromWeights(c.config, c.weights);
   });
   ctx.log(`timing ${ids.join(", ")} against the base at ${ctx.targetLength} tokens ...`);
+  // Other processes' share of the cores while timing: the record says how quiet the machine was.
+  const other = new OtherCpu();
   const r = latencyRounds(base, models, ctx.targetLength, ctx.plan.latencyRepeats);
+  const otherCpuShare = other.share();
   base.dispose();
   models.forEach((m) => m.dispose());
   const rows: StoredRow[] = ids.map((id, i) => ({
@@ -380,7 +384,12 @@ export async function latencyPhase(ctx: PhaseContext, ids: readonly OptionId[]):
     command: ctx.command,
   }));
   const seconds = (performance.now() - t0) / 1000;
-  const meta = { baseSecondsPerToken: r.baseSecondsPerToken, rounds: ctx.plan.latencyRepeats };
+  const meta = {
+    baseSecondsPerToken: r.baseSecondsPerToken,
+    rounds: ctx.plan.latencyRepeats,
+    otherCpuShare,
+    note: otherCpuNote(otherCpuShare),
+  };
   await ctx.ws.write(path, record(ctx, "latency", "all", 0, rows, seconds, meta));
   ctx.log(
     `latency: ${ids.map((id, i) => `${id} ${geometricMean(r.ratios[i]).toFixed(3)}`).join(", ")}`,
