@@ -22,6 +22,7 @@
  * ```
  * @module
  */
+import { OtherCpu } from "../util/cpu_share.ts";
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
@@ -176,11 +177,13 @@ async function measureInChild(
   adapter: string,
 ): Promise<AttentionRow> {
   const loadBefore = loadAverage();
+  // The case runs in a child process: once it has exited, its CPU counts as this process's own.
+  const other = new OtherCpu();
   const row = await measureChild(c, timeoutS);
   const loadAfter = loadAverage();
   const note = [
     c.backend === "webgpu" && adapter.includes("(software)") ? "software adapter" : "",
-    loadNote(loadBefore, loadAfter),
+    loadNote(loadBefore, loadAfter, other.share()),
   ].filter(Boolean).join("; ");
   return { ...row, cpu: machine().cpu, loadBefore, loadAfter, adapter, note };
 }

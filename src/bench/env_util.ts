@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { otherCpuNote } from "../util/cpu_share.ts";
 import { type AdapterReport, type BackendName, describeAdapter } from "../backend.ts";
 import { getPreset, type Preset, presetFromEnv } from "../model/presets.ts";
 
@@ -46,10 +47,12 @@ export function machine(): Machine {
 }
 
 /**
- * The `note` column for a measurement taken between load averages `before` and `after`: empty on
- * a quiet machine, else a warning that the timing is contaminated by other processes.
+ * The `note` column for a measurement: with `otherShare` (other processes' share of the cores
+ * while it ran, util/cpu_share.ts) that decides; without it (no /proc) the load averages
+ * `before` and `after` do, though a bench on two cores raises the load by itself.
  */
-export function loadNote(before: number, after: number): string {
+export function loadNote(before: number, after: number, otherShare = NaN): string {
+  if (Number.isFinite(otherShare)) return otherCpuNote(otherShare);
   const worst = Math.max(before, after);
   return worst > LOAD_LIMIT
     ? `contaminated: load average ${worst.toFixed(2)} > ${LOAD_LIMIT} (other processes running)`
@@ -209,7 +212,8 @@ export function machineCells(
   after: number,
   backend: BackendName,
   adapter: string,
+  otherShare = NaN,
 ): Array<string | number> {
   const { cpu, cores } = machine();
-  return [cpu, cores, before, after, backend, adapter, loadNote(before, after)];
+  return [cpu, cores, before, after, backend, adapter, loadNote(before, after, otherShare)];
 }

@@ -10,6 +10,7 @@
  * --repeats 3 --backend wasm|cpu|webgpu --allow-software --out assets/bench/eval.csv
  * @module
  */
+import { OtherCpu } from "../util/cpu_share.ts";
 import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
@@ -112,6 +113,7 @@ export async function run(args: string[]): Promise<void> {
   };
   const rates = new Map<string, number[]>();
   const loadBefore = loadAverage();
+  const other = new OtherCpu();
   for (const pool of pools.values()) await pool.scoreRetrieval(examples.slice(0, 1), 1); // warm-up
   for (let r = 0; r < o.repeats; r++) {
     for (const [task, fn] of Object.entries(tasks)) {
@@ -128,6 +130,7 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   const loadAfter = loadAverage();
+  const otherShare = other.share();
   for (const pool of pools.values()) await pool.close();
   model.dispose();
   const rows = [...rates].map(([key, xs]) => {
@@ -147,7 +150,7 @@ export async function run(args: string[]): Promise<void> {
       +s.min.toFixed(3),
       +s.max.toFixed(3),
       speedup,
-      ...machineCells(loadBefore, loadAfter, o.backend, adapter),
+      ...machineCells(loadBefore, loadAfter, o.backend, adapter, otherShare),
     ];
   });
   await writeFileAtomic(o.out, toCsv(HEADER, rows));

@@ -17,6 +17,7 @@
  * --out assets/bench/train.csv
  * @module
  */
+import { OtherCpu } from "../util/cpu_share.ts";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
 import type { Preset } from "../model/presets.ts";
@@ -119,6 +120,8 @@ interface LengthTimings {
   tps: number[][];
   configs: string[];
   loads: number[];
+  /** Other processes' share of the cores since this length started (util/cpu_share.ts). */
+  other: OtherCpu;
 }
 
 /** One CSV row per implementation measured at least once (median and range of its repeats). */
@@ -149,7 +152,7 @@ function summaryRows(
       +s.min.toFixed(1),
       +s.max.toFixed(1),
       ours && bestPeer > 0 ? +(s.median / bestPeer).toFixed(3) : "",
-      ...machineCells(before, after, o.backend, o.adapter),
+      ...machineCells(before, after, o.backend, o.adapter, m.other.share()),
       +s.median.toFixed(1),
     ];
   });
@@ -174,6 +177,7 @@ async function measureLength(
     tps: impls.map(() => []),
     configs: impls.map(() => ""),
     loads: [loadAverage()],
+    other: new OtherCpu(),
   };
   for (let r = 0; r < o.repeats; r++) {
     for (const i of impls.map((_, j) => (j + r) % impls.length)) {
