@@ -21,7 +21,7 @@ import {
   decisionTable,
   formatValue,
 } from "../src/decision/rule.ts";
-import { fitPowerLaw, fullScaleEstimate } from "../src/decision/scale.ts";
+import { fitPowerLaw, fullScaleEstimate, ourTrainRows } from "../src/decision/scale.ts";
 import { conversionAtThreshold, riskEvidence, thresholdSentence } from "../src/decision/report.ts";
 import { loadDecisionInputs } from "../src/decision/inputs.ts";
 import { getPreset } from "../src/model/presets.ts";
@@ -514,4 +514,17 @@ Deno.test("steps to threshold: step 0 is stated once with its interval, seeds co
     /At step 0 \(the conversion alone, one evaluation, counted once\): `yarn` 15\/30/,
   );
   assert.match(s, /interval holds it/);
+});
+
+Deno.test("scale: the training extrapolation reads one worker's clean rows", () => {
+  const row = (impl: string, note = "") => ({ impl, note, seq_len: "256", tokens_per_s: "1" });
+  const rows = [
+    row("tfjs-wasm-1w"),
+    row("tfjs-wasm-2w"),
+    row("tfjs-wasm-1w", "contaminated: other processes used 40% of the cores"),
+    row("pytorch-chunked"),
+  ];
+  assert.deepEqual(ourTrainRows(rows), [rows[0]]);
+  assert.deepEqual(ourTrainRows([row("tfjs-wasm")]), [row("tfjs-wasm")], "the old CSV's rows");
+  assert.deepEqual(ourTrainRows([rows[2]]), [rows[2]], "contaminated rows when nothing else");
 });

@@ -122,6 +122,20 @@ const paramsOf = (p: Preset) =>
   p.vocabSize * p.dModel * 2 + p.numLayers * (4 * p.dModel * p.dModel + 3 * p.dModel * p.mlpHidden);
 
 /**
+ * Our rows of the training bench that the extrapolation reads: one worker (a core's rate: the
+ * per-token cost it scales; `-1w` rows, or the old CSV's unsuffixed ones) and, when any clean row
+ * exists, only rows without a contamination note.
+ */
+export function ourTrainRows(rows: readonly BenchRow[]): BenchRow[] {
+  const ours = rows.filter((r) =>
+    (r.impl ?? "").startsWith("tfjs") && !/-(\d+)w$/.test(r.impl ?? "") ||
+    /^tfjs.*-1w$/.test(r.impl ?? "")
+  );
+  const clean = ours.filter((r) => !(r.note ?? "").includes("contaminated"));
+  return clean.length ? clean : ours;
+}
+
+/**
  * Extrapolates a training step of `preset` at its target length from the bench CSVs.
  *
  * @example
@@ -155,7 +169,7 @@ export function fullScaleEstimate(o: {
   const params = paramsOf(p);
   let rest = NaN;
   let restSource = "assets/bench/train.csv absent: attention only (a lower bound)";
-  const trainRows = (o.train ?? []).filter((r) => (r.impl ?? "").startsWith("tfjs"));
+  const trainRows = ourTrainRows(o.train ?? []);
   const tp = o.trainPreset;
   if (tp && trainRows.length) {
     // Seconds per token = a + b T (attention grows with T); a is the non-attention part, scaled
