@@ -10,6 +10,7 @@ import {
   piScaleCurve,
   piTrend,
   piTrendVerdict,
+  withRopeControl,
 } from "../src/decision/ablations.ts";
 import type { SampleRow } from "../src/eval/results.ts";
 import type { EvidenceDecision } from "../src/decision/evidence.ts";
@@ -57,9 +58,20 @@ Deno.test("PI curve: cost relative to the base, paired; the trend verdict follow
   ]);
   const s8 = curve.find((p) => p.s === 8 && p.when === "step 0")!.nearCost;
   assert.ok(Math.abs(s8.mean - 0.4) < 0.02, `s = 8 costs 0.8 / 2.0 = 40%, got ${s8.mean}`);
-  assert.match(piTrendVerdict(piTrend(grows), "step 0"), /^grows with s/);
+  assert.equal(
+    piTrendVerdict(piTrend(grows), "step 0"),
+    "grows with s at every step measured step 0",
+  );
   const flat = rows(() => 0.2);
-  assert.match(piTrendVerdict(piTrend(flat), "step 0"), /cannot be told apart/);
+  assert.equal(
+    piTrendVerdict(piTrend(flat), "step 0"),
+    "cannot be told apart between any two factors step 0",
+  );
+  // One fine-tune seed: no interval, so no verdict either way.
+  assert.equal(
+    piTrendVerdict(piTrend(rows((s) => 0.1 * s, [0])), "fine-tuned"),
+    "cannot be told yet fine-tuned: a fine-tune with one seed has no interval",
+  );
   assert.match(piTrend(flat)[0].sentence, /cannot be told apart/);
 });
 
@@ -79,12 +91,16 @@ Deno.test("real-case answer: confidence follows the margin's interval and the co
     seeds: 5,
     examples: 100,
   });
-  const check = (pass: boolean) => ({ label: "near-range retrieval", pass, uncertain: false });
-  const decision = (passesAll: boolean, low: number) =>
+  const check = (pass: boolean, uncertain: boolean) => ({
+    label: "near-range retrieval",
+    pass,
+    uncertain,
+  });
+  const decision = (passesAll: boolean, low: number, uncertain = true) =>
     ({
       recommended: "yarn",
       passesAll,
-      verdicts: [{ option: "yarn", checks: [check(passesAll)] }],
+      verdicts: [{ option: "yarn", checks: [check(passesAll, uncertain)] }],
       margin: { b: "ntk", constraint: "long_range", interval: interval(0.2, low, 0.4) },
       rule: { constraints: [{ id: "long_range", label: "long-range retrieval" }] },
     }) as unknown as EvidenceDecision;
@@ -93,6 +109,9 @@ Deno.test("real-case answer: confidence follows the margin's interval and the co
   const moderate = realCaseAnswer(decision(false, 0.1), table, []);
   assert.equal(moderate.confidence, "moderate");
   assert.match(moderate.measured, /fails near-range retrieval/);
+  const clear = realCaseAnswer(decision(false, 0.1, false), table, []);
+  assert.equal(clear.confidence, "low", "a clear failure caps the confidence");
+  assert.match(clear.recommendation, /clearly fails a constraint/);
   const low = realCaseAnswer(decision(true, -0.1), table, []);
   assert.equal(low.confidence, "low");
   assert.match(low.measured, /cannot be told apart from the runner-up `ntk`/);
@@ -102,4 +121,22 @@ Deno.test("real-case answer: confidence follows the margin's interval and the co
 Deno.test("piCell: a one-seed fine-tune has no interval and says so", () => {
   const p = piScaleCurve(rows((s) => 0.1 * s, [0])).find((x) => x.when === "fine-tuned")!;
   assert.match(piCell(p), /\(1 seed: no interval\)$/);
+});
+
+Deno.test("withRopeControl: the main run's fine-tuned rope joins only when the base rows agree", () => {
+  const abl = rows((s) => 0.1 * s, [0, 1]);
+  const rope = abl.filter((r) => r.option === "pi_s2" && r.step > 0).map((r) => ({
+    ...r,
+    option: "rope",
+  }));
+  const main = [...abl.filter((r) => r.option === "base"), ...rope, { ...rope[0], seed: 7 }];
+  const merged = withRopeControl(abl, main);
+  assert.equal(
+    merged.filter((r) => r.option === "rope").length,
+    rope.length,
+    "seed 7 is not an ablation seed",
+  );
+  assert.ok(piTrend(merged).some((l) => l.label === "s = 2 - s = 1 (fine-tuned)"));
+  const otherBase = main.map((r) => r.option === "base" ? { ...r, value: r.value! + 1 } : r);
+  assert.equal(withRopeControl(abl, otherBase).length, abl.length, "another base: nothing joins");
 });

@@ -21,10 +21,15 @@
  * @module
  */
 import { compareSentence, type Interval, pairedDifference } from "../eval/paired.ts";
-import type { MetricName, SampleRow } from "../eval/results.ts";
+import type { MetricName, MetricRow, SampleRow } from "../eval/results.ts";
 
-/** The PI ablation's points: option id and its factor s (the `pi` option is s = 8 at 8 x L0). */
+/**
+ * The PI ablation's points: option id and its factor s (the `pi` option is s = 8 at 8 x L0; `rope`,
+ * fine-tuned the same way with no interpolation, is s = 1: the control for what the fine-tune at
+ * 8 x L0 costs by itself).
+ */
 export const PI_SCALES: readonly { option: string; s: number }[] = [
+  { option: "rope", s: 1 },
   { option: "pi_s2", s: 2 },
   { option: "pi_s4", s: 4 },
   { option: "pi", s: 8 },
@@ -59,7 +64,7 @@ export function piScaleCurve(samples: readonly SampleRow[]): PiPoint[] {
   if (!has(samples, "base", "near_bpb", 0)) return [];
   const out: PiPoint[] = [];
   for (const { option, s } of PI_SCALES) {
-    if (has(samples, option, "near_bpb", 0)) {
+    if (option !== "rope" && has(samples, option, "near_bpb", 0)) {
       const q = { metric: "near_bpb" as const, step: 0, a: option, b: "base", relative: true };
       out.push({ option, s, when: "step 0", nearCost: pairedDifference(samples, q) });
     }
@@ -83,14 +88,18 @@ export function piScaleCurve(samples: readonly SampleRow[]): PiPoint[] {
  * measured factors, at step 0 and fine-tuned, each as a hedged sentence.
  */
 export function piTrend(samples: readonly SampleRow[]): AblationLine[] {
-  const present = PI_SCALES.filter((p) => has(samples, p.option, "near_bpb", 0));
+  const tuned = (o: string) =>
+    samples.some((r) => r.option === o && r.metric === "near_bpb" && r.step > 0);
   const out: AblationLine[] = [];
-  for (let i = 1; i < present.length; i++) {
-    const [lo, hi] = [present[i - 1], present[i]];
-    for (const when of ["step 0", "fine-tuned"] as const) {
-      const tuned = (o: string) =>
-        samples.some((r) => r.option === o && r.metric === "near_bpb" && r.step > 0);
-      if (when === "fine-tuned" && !(tuned(lo.option) && tuned(hi.option))) continue;
+  for (const when of ["step 0", "fine-tuned"] as const) {
+    // s = 1 (rope) exists only fine-tuned: at step 0 it is the base model itself.
+    const present = PI_SCALES.filter((p) =>
+      when === "step 0"
+        ? p.option !== "rope" && has(samples, p.option, "near_bpb", 0)
+        : tuned(p.option)
+    );
+    for (let i = 1; i < present.length; i++) {
+      const [lo, hi] = [present[i - 1], present[i]];
       const step = when === "step 0" ? 0 : "final" as const;
       const interval = pairedDifference(samples, {
         metric: "near_bpb",
@@ -101,7 +110,7 @@ export function piTrend(samples: readonly SampleRow[]): AblationLine[] {
       out.push({
         label: `s = ${hi.s} - s = ${lo.s} (${when})`,
         interval,
-        sentence: compareSentence(`PI at s = ${hi.s}`, `PI at s = ${lo.s}`, interval, {
+        sentence: compareSentence(piName(hi.s), piName(lo.s), interval, {
           quantity: `near-range bits/byte (${when})`,
           higherIsBetter: false,
           format: fmt(3),
@@ -112,13 +121,26 @@ export function piTrend(samples: readonly SampleRow[]): AblationLine[] {
   return out;
 }
 
+const piName = (s: number) => s === 1 ? "`rope` (s = 1, no interpolation)" : `PI at s = ${s}`;
+
 /** The verdict on "does the near-range cost grow with s", from {@link piTrend}'s intervals. */
 export function piTrendVerdict(lines: readonly AblationLine[], when: "step 0" | "fine-tuned") {
   const ls = lines.filter((l) => l.label.endsWith(`(${when})`));
-  if (ls.length < 2) return `not enough PI factors measured ${when} to tell`;
-  if (ls.every((l) => l.interval.low > 0)) return `grows with s at every step measured (${when})`;
-  if (ls.some((l) => l.interval.high < 0)) return `does not grow monotonically with s (${when})`;
-  return `grows where the intervals exclude 0 and cannot be told apart elsewhere (${when})`;
+  const steps = ls.map((l) => l.label.replace(` (${when})`, ""));
+  if (ls.length < 2) return `not enough factors measured ${when} to tell`;
+  if (ls.some((l) => !Number.isFinite(l.interval.low))) {
+    return `cannot be told yet ${when}: a fine-tune with one seed has no interval`;
+  }
+  const up = ls.filter((l) => l.interval.low > 0), down = ls.filter((l) => l.interval.high < 0);
+  if (up.length === ls.length) return `grows with s at every step measured ${when}`;
+  if (down.length) {
+    return `does not grow monotonically with s ${when} (falls at ${
+      down.map((_, i) => steps[ls.indexOf(down[i])]).join(", ")
+    })`;
+  }
+  if (!up.length) return `cannot be told apart between any two factors ${when}`;
+  return `grows at ${up.map((l) => steps[ls.indexOf(l)]).join(", ")}, and the other steps ` +
+    `cannot be told apart ${when}`;
 }
 
 const BANDS: { metric: MetricName; label: string; higherIsBetter: boolean; digits: number }[] = [
@@ -160,8 +182,59 @@ export interface AblationFindings {
   pi: PiPoint[];
   piTrend: AblationLine[];
   yarnMatched: AblationLine[];
+  /** Dynamic NTK with no training on long-range retrieval: vs static ntk, the base, fine-tuned. */
   dynamicZero: AblationLine[];
+  /**
+   * The check that dynamic NTK is the base model within L0 (its factor is 1 there, by
+   * construction): null when not measured, else the largest difference found on the near rows.
+   */
+  dynamicIdentity: number | null;
   dynamicOnFinetuned: AblationLine[];
+}
+
+/** Largest |ntk_dynamic - base| over the step-0 near-range samples (null when absent). */
+function identityWithin(samples: readonly SampleRow[]): number | null {
+  const near = (o: string) =>
+    samples.filter((r) => r.option === o && r.step === 0 && r.metric.startsWith("near_"));
+  const [d, b] = [near("ntk_dynamic"), near("base")];
+  if (!d.length || !b.length) return null;
+  const key = (r: SampleRow) => `${r.metric}|${r.setting}|${r.sample}`;
+  const base = new Map(b.map((r) => [key(r), r.value]));
+  let worst = 0;
+  for (const r of d) {
+    const v = base.get(key(r));
+    if (v === undefined || v === null || r.value === null) return NaN;
+    worst = Math.max(worst, Math.abs(r.value - v));
+  }
+  return worst;
+}
+
+/** Dynamic NTK at step 0 against fine-tuned options at their final budget, on long retrieval. */
+function dynamicVsTuned(samples: readonly SampleRow[]): AblationLine[] {
+  const out: AblationLine[] = [];
+  for (const b of ["ntk", "yarn"]) {
+    const tuned = samples.some((r) =>
+      r.option === b && r.metric === "long_retrieval_acc" && r.step > 0
+    );
+    if (!tuned || !has(samples, "ntk_dynamic", "long_retrieval_acc", 0)) continue;
+    const interval = pairedDifference(samples, {
+      metric: "long_retrieval_acc",
+      step: 0,
+      a: "ntk_dynamic",
+      b,
+      bStep: "final",
+    });
+    out.push({
+      label: `ntk_dynamic (no training) - ${b} (fine-tuned) · long-range retrieval`,
+      interval,
+      sentence: compareSentence("`ntk_dynamic` with no training", `fine-tuned \`${b}\``, interval, {
+        quantity: "long-range retrieval",
+        higherIsBetter: true,
+        format: fmt(2),
+      }),
+    });
+  }
+  return out;
 }
 
 /**
@@ -179,10 +252,13 @@ export function ablationFindings(
       ...bandLines(samples, "yarn_matched", "yarn", 0),
       ...bandLines(samples, "yarn_matched", "yarn", "final"),
     ],
+    // Near-range rows are left out: within L0 dynamic NTK is the base by construction (checked
+    // in dynamicIdentity), so "ahead of static ntk" there would be no finding.
     dynamicZero: [
       ...bandLines(samples, "ntk_dynamic", "ntk", 0),
       ...bandLines(samples, "ntk_dynamic", "base", 0),
-    ],
+    ].filter((l) => l.label.includes("long-range")).concat(dynamicVsTuned(samples)),
+    dynamicIdentity: identityWithin(samples),
     dynamicOnFinetuned: bandLines(ftDynamic, "ntk_dynamic", "base", 0, {
       a: "fine-tuned ntk, dynamic",
       b: "fine-tuned ntk, static",
@@ -194,5 +270,59 @@ export function ablationFindings(
 export function piCell(p: PiPoint): string {
   const i = p.nearCost;
   if (!Number.isFinite(i.low)) return `${fmtPct(i.mean)} (${i.seeds} seed: no interval)`;
-  return `${fmtPct(i.mean)} [${fmtPct(i.low)}, ${fmtPct(i.high)}]`;
+  const seeds = p.when === "step 0" ? "one evaluation" : `${i.seeds} seeds`;
+  return `${fmtPct(i.mean)} [${fmtPct(i.low)}, ${fmtPct(i.high)}] (${seeds})`;
+}
+
+/**
+ * The ablation samples plus the main experiment's fine-tuned `rope` rows (the s = 1 control) on
+ * the ablation's own seeds: the same base, plan and examples, so they pair (checked: the base rows
+ * of both folders must agree).
+ */
+export function withRopeControl(
+  ablation: readonly SampleRow[],
+  main: readonly SampleRow[],
+): SampleRow[] {
+  const seeds = new Set(ablation.filter((r) => r.step > 0).map((r) => r.seed));
+  const baseKey = (r: SampleRow) => `${r.metric}|${r.setting}|${r.sample}|${r.value}`;
+  const ablBase = new Set(ablation.filter((r) => r.option === "base").map(baseKey));
+  const mainBase = main.filter((r) => r.option === "base");
+  if (!mainBase.length || mainBase.some((r) => !ablBase.has(baseKey(r)))) return [...ablation];
+  const rope = main.filter((r) => r.option === "rope" && r.step > 0 && seeds.has(r.seed));
+  return [...ablation.filter((r) => r.option !== "rope"), ...rope];
+}
+
+/**
+ * Held-out bits/byte of whole windows at s x L0 (the length PI at s was built for) and at the
+ * target length, for each PI factor, at step 0 and fine-tuned: means over seeds of the
+ * `bpb_by_length` rows (4 windows per length, no per-window samples: no interval), with the base
+ * model at the same lengths.
+ */
+export function piLengthRows(
+  metrics: readonly MetricRow[],
+  contextLength: number,
+  targetLength: number,
+): Record<string, string>[] {
+  const at = (option: string, len: number, tuned: boolean) => {
+    const rs = metrics.filter((r) =>
+      r.option === option && r.metric === "bpb_by_length" && r.setting === `ctx=${len}` &&
+      (tuned ? r.step > 0 : r.step === 0) && r.value !== null
+    );
+    const last = Math.max(...rs.map((r) => r.step));
+    const fin = rs.filter((r) => r.step === last);
+    return fin.length
+      ? `${(fin.reduce((t, r) => t + r.value!, 0) / fin.length).toFixed(3)}${
+        tuned ? ` (${fin.length} seeds)` : ""
+      }`
+      : "";
+  };
+  return PI_SCALES.filter(({ option }) => option !== "rope").flatMap(({ option, s }) =>
+    [...new Set([s * contextLength, targetLength])].map((len) => ({
+      option: `${option} (s = ${s})`,
+      length: `${len} (${len / contextLength} x L0)`,
+      "base model": at("base", len, false),
+      "step 0": at(option, len, false),
+      "fine-tuned": at(option, len, true),
+    }))
+  );
 }

@@ -249,7 +249,20 @@ export const LITERATURE: readonly LiteratureEntry[] = [
   },
 ];
 
-/** Table rows: every number with its source in the same row. */
+/**
+ * How an entry was checked, computed from its `verified` text: `paper` when the passage was read
+ * on arXiv itself (arxiv.org or ar5iv), `not verified` when the paper text was not read at all,
+ * else `secondary copy` (a mirror, a review site, a README).
+ */
+export function sourceKind(e: LiteratureEntry): "paper" | "secondary copy" | "not verified" {
+  if (/^not verified/.test(e.verified)) return "not verified";
+  return /(^|[\s(/])(arxiv\.org|ar5iv\.labs\.arxiv\.org)\//.test(e.verified) &&
+      !/not read at arxiv\.org/.test(e.verified)
+    ? "paper"
+    : "secondary copy";
+}
+
+/** Table rows: every number with its source, and how it was checked, in the same row. */
 export function literatureRows(
   entries: readonly LiteratureEntry[] = LITERATURE,
 ): Record<string, string>[] {
@@ -261,15 +274,14 @@ export function literatureRows(
     steps: e.steps,
     quantity: e.quantity,
     value: e.value,
+    "checked against": sourceKind(e),
     "checked in": e.verified,
   }));
 }
 
-/** Entries whose `verified` field says the paper text itself was not read. */
+/** Entries not checked in the paper's own text on arXiv (secondary copies, or not at all). */
 export function unverifiedEntries(
   entries: readonly LiteratureEntry[] = LITERATURE,
 ): LiteratureEntry[] {
-  return entries.filter((e) =>
-    /^not verified/.test(e.verified) || /not (read|checked)/.test(e.verified)
-  );
+  return entries.filter((e) => sourceKind(e) !== "paper");
 }

@@ -23,7 +23,7 @@ import {
 } from "./full_scale.ts";
 import { type AblationFindings, piTrendVerdict } from "./ablations.ts";
 import type { EvidenceDecision } from "./evidence.ts";
-import type { LiteratureEntry } from "./literature.ts";
+import { type LiteratureEntry, sourceKind } from "./literature.ts";
 
 /** One row of the transfer table. */
 export interface TransferRow {
@@ -137,10 +137,12 @@ export interface RealCaseAnswer {
 
 /**
  * The answer for 4k -> 32k from the course decision (measured), the transfer table (computed)
- * and the literature entries (cited). The recommended option is the course's; the confidence is
- * high only when it passes every constraint and leads the runner-up beyond the noise, low when
- * the two cannot be told apart; the transfer rows whose direction could move the ranking are
- * named with it.
+ * and the literature entries (cited). The recommended option is the course's. Its confidence is
+ * the course-scale confidence only (the computed and cited rows are shown beside it, not scored):
+ * high when it passes every constraint and leads the runner-up beyond the noise; moderate when it
+ * leads and fails only constraints whose interval holds the bound; low when its lead is inside
+ * the noise, no runner-up was measured, or it clearly fails a constraint. The transfer rows'
+ * directions are reasoning, listed as such.
  */
 export function realCaseAnswer(
   d: EvidenceDecision,
@@ -149,35 +151,47 @@ export function realCaseAnswer(
 ): RealCaseAnswer {
   const v = d.verdicts.find((x) => x.option === d.recommended)!;
   const m = d.margin?.interval;
-  const leads = m !== undefined && Number.isFinite(m.low) && (m.low > 0 || m.high < 0);
-  const confidence = !leads ? "low" : d.passesAll ? "high" : "moderate";
-  const failing = v.checks.filter((c) => !c.pass).map((c) =>
+  const measuredLead = m !== undefined && Number.isFinite(m.low);
+  const leads = measuredLead && (m!.low > 0 || m!.high < 0);
+  const failing = v.checks.filter((c) => !c.pass);
+  const clearFail = failing.some((c) => !c.uncertain);
+  const confidence = !leads || clearFail ? "low" : d.passesAll ? "high" : "moderate";
+  const f = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+  const label = d.margin
+    ? d.rule.constraints.find((c) => c.id === d.margin!.constraint)?.label
+    : undefined;
+  const lead = d.margin && measuredLead
+    ? ` and ${
+      leads ? "leads" : "cannot be told apart from"
+    } the runner-up \`${d.margin.b}\` on ${label} (paired difference ${f(m!.mean)}, 95% CI ${
+      f(m!.low)
+    } to ${f(m!.high)}, ${m!.seeds} seeds)`
+    : "";
+  const fails = failing.map((c) =>
     `${c.label} (${c.uncertain ? "uncertain: its interval holds the bound" : "clearly"})`
   );
-  const f = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
-  const lead = d.margin
-    ? ` and ${leads ? "leads" : "cannot be told apart from"} the runner-up \`${d.margin.b}\` on ${
-      d.rule.constraints.find((c) => c.id === d.margin!.constraint)?.label
-    } (paired difference ${f(m!.mean)}, 95% CI ${f(m!.low)} to ${f(m!.high)}, ${m!.seeds} seeds)`
-    : "";
   const measured = `Course scale: \`${d.recommended}\` ranks first${lead}. ${
-    failing.length ? `It fails ${failing.join(" and ")}.` : "It passes every constraint."
+    fails.length ? `It fails ${fails.join(" and ")}.` : "It passes every constraint."
   }`;
-  const moving = transfer.filter((r) => /could (rank|grow)/.test(r.direction));
+  const why = confidence === "high"
+    ? "it passes every constraint and leads beyond the noise"
+    : clearFail
+    ? "it clearly fails a constraint at course scale"
+    : !measuredLead
+    ? "no runner-up difference with an interval was measured"
+    : !leads
+    ? "its lead over the runner-up is inside the noise"
+    : "it leads beyond the noise but fails a constraint whose interval holds the bound";
   return {
     measured,
     computed: transfer.map((r) => `${r.distortion}: ${r.course} (course) vs ${r.fullScale} (full)`)
       .join("; ") + ".",
-    cited: cited.map((e) => `${e.paper} (${e.where}, ${e.model}): ${e.value}`).join("; ") + ".",
-    recommendation: `For 4k -> 32k: \`${d.recommended}\`, confidence ${confidence} (${
-      confidence === "high"
-        ? "it passes every constraint and leads beyond the noise"
-        : confidence === "moderate"
-        ? "it leads beyond the noise but fails a constraint at course scale"
-        : "its lead over the runner-up is inside the noise"
-    }). What could move it at full scale: ${
-      moving.map((r) => `${r.distortion} (${r.direction})`).join("; ") || "nothing in the table"
-    }.`,
+    cited: cited.map((e) => `${e.paper} (${e.where}, ${e.model}; ${sourceKind(e)}): ${e.value}`)
+      .join("; ") + ".",
+    recommendation:
+      `For 4k -> 32k: \`${d.recommended}\`, course-scale confidence ${confidence} (${why}). ` +
+      `How the miniature's distortions could move it at full scale (reasoned from the computed ` +
+      `rows, not measured): ${transfer.map((r) => `${r.distortion}: ${r.direction}`).join("; ")}.`,
     confidence,
   };
 }
