@@ -43,9 +43,9 @@ const asData = (g: Map<string, tf.Tensor>) =>
 Deno.test("2-shard gradient equals the whole-batch gradient within float32 rounding", async () => {
   const model = Decoder.create(modelConfig("tiny"), 0);
   const b = mixtureBatch(corpus.train, { batch: 5, seqLen: 64, seed: 0, taskFraction: 0.5 }, 0);
-  const whole = await new LocalGradients(model).compute(b.tokens, b.weights, 5, 64);
+  const whole = await new LocalGradients(model).compute(b, { batch: 5, seqLen: 64 });
   const engine = await ParallelGradients.start(model, 2, "wasm");
-  const split = await engine.compute(b.tokens, b.weights, 5, 64);
+  const split = await engine.compute(b, { batch: 5, seqLen: 64 });
   await engine.close();
   // Measured ~2e-7 (float32 rounding); a shard weighted by its own rows instead of the batch's
   // weight, or a lost shard, is off by > 1e-2.

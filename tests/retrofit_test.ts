@@ -27,6 +27,49 @@ await initBackend({ backend: "wasm" });
 const tiny = getPreset("tiny");
 const corpus = await loadCorpus();
 
+/** Saves a fresh tiny model (weights seeded by `seed`) as the checkpoint at `path`. */
+async function saveTinyBase(path: string, seed: number): Promise<void> {
+  const model = Decoder.create(modelConfig("tiny"), seed);
+  await saveCheckpoint(path, model.config, model.weights());
+  model.dispose();
+}
+
+/** A tiny-preset workspace with its results, work and shipped weights under `dir`. */
+function tinyWorkspace(dir: string): RetrofitWorkspace {
+  return new RetrofitWorkspace("tiny", {
+    resultsDir: `${dir}/results`,
+    workDir: `${dir}/work`,
+    shipDir: `${dir}/ship`,
+  });
+}
+
+/** A fine-tune budget of 4 steps evaluated at 2 and 4: enough to exercise every phase. */
+const SHORT_BUDGET = {
+  steps: 4,
+  evalAt: [2, 4],
+  batch: 1,
+  lr: 1e-3,
+  warmupSteps: 1,
+  taskFraction: 0.5,
+  wordingSet: "training" as const,
+};
+
+/** An evaluation plan at one length (512) with one or two examples of each kind. */
+function smallPlan(extra: { latencyRepeats?: number } = {}) {
+  return evaluationPlan("tiny", {
+    lengths: [512],
+    depths: [0.5],
+    perCell: 1,
+    nearExamples: 2,
+    longExamples: 2,
+    probeLongExamples: 1,
+    multiKeyExamples: 1,
+    nearWindows: 2,
+    lengthWindows: 1,
+    ...extra,
+  });
+}
+
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {
@@ -197,9 +240,7 @@ Deno.test("tasks: evaluations first, then chunks seed-major, latency last", () =
 
 Deno.test("pipeline: split into sittings equals one sitting; records, tables, shipped weights", async () => {
   const dir = await Deno.makeTempDir();
-  const base = Decoder.create(modelConfig("tiny"), 9);
-  await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
-  base.dispose();
+  await saveTinyBase(`${dir}/base.safetensors`, 9);
   const plan = evaluationPlan("tiny", {
     lengths: [128, 512],
     depths: [0.5],
@@ -217,15 +258,7 @@ Deno.test("pipeline: split into sittings equals one sitting; records, tables, sh
     base: `${dir}/base.safetensors`,
     options: ["rope", "t5"] as const,
     seeds: [0, 1],
-    budget: {
-      steps: 4,
-      evalAt: [2, 4],
-      batch: 1,
-      lr: 1e-3,
-      warmupSteps: 1,
-      taskFraction: 0.5,
-      wordingSet: "training" as const,
-    },
+    budget: SHORT_BUDGET,
     threshold: 0.5,
     plan,
     commit: "test-commit",
@@ -233,12 +266,7 @@ Deno.test("pipeline: split into sittings equals one sitting; records, tables, sh
     corpus,
     log: () => {},
   };
-  const ws = (name: string) =>
-    new RetrofitWorkspace("tiny", {
-      resultsDir: `${dir}/${name}/results`,
-      workDir: `${dir}/${name}/work`,
-      shipDir: `${dir}/${name}/ship`,
-    });
+  const ws = (name: string) => tinyWorkspace(`${dir}/${name}`);
   const a = await runRetrofit({ ...common, ws: ws("a") });
   assert.equal(a.complete, true, a.missing.join(", "));
   const tasks = taskList(common.options, common.seeds);
@@ -285,9 +313,7 @@ Deno.test("pipeline: split into sittings equals one sitting; records, tables, sh
   assert.ok(shipped.weights.has(T5_TABLE));
   assert.equal(shipped.metadata.step, "4");
 
-  const other = Decoder.create(modelConfig("tiny"), 10);
-  await saveCheckpoint(`${dir}/other.safetensors`, other.config, other.weights());
-  other.dispose();
+  await saveTinyBase(`${dir}/other.safetensors`, 10);
   await assert.rejects(
     () => runRetrofit({ ...common, base: `${dir}/other.safetensors`, ws: ws("a") }),
     /differs from the one/,
@@ -297,42 +323,17 @@ Deno.test("pipeline: split into sittings equals one sitting; records, tables, sh
 
 Deno.test("mitigation variant differs from its control in one thing: same losses until the replay starts", async () => {
   const dir = await Deno.makeTempDir();
-  const base = Decoder.create(modelConfig("tiny"), 4);
-  await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
-  base.dispose();
-  const ws = new RetrofitWorkspace("tiny", {
-    resultsDir: `${dir}/results`,
-    workDir: `${dir}/work`,
-    shipDir: `${dir}/ship`,
-  });
+  await saveTinyBase(`${dir}/base.safetensors`, 4);
+  const ws = tinyWorkspace(dir);
   const r = await runRetrofit({
     preset: "tiny",
     base: `${dir}/base.safetensors`,
     options: ["yarn"],
     seeds: [0],
     mitigations: ["yarn+short_replay"],
-    budget: {
-      steps: 4,
-      evalAt: [2, 4],
-      batch: 1,
-      lr: 1e-3,
-      warmupSteps: 1,
-      taskFraction: 0.5,
-      wordingSet: "training",
-    },
+    budget: SHORT_BUDGET,
     threshold: 0.5,
-    plan: evaluationPlan("tiny", {
-      lengths: [512],
-      depths: [0.5],
-      perCell: 1,
-      nearExamples: 2,
-      longExamples: 2,
-      probeLongExamples: 1,
-      multiKeyExamples: 1,
-      nearWindows: 2,
-      lengthWindows: 1,
-      latencyRepeats: 1,
-    }),
+    plan: smallPlan({ latencyRepeats: 1 }),
     ws,
     commit: "test",
     command: "test",
@@ -363,25 +364,9 @@ Deno.test("mitigation variant differs from its control in one thing: same losses
 
 Deno.test("a record made with another evaluation plan is refused, not silently reused", async () => {
   const dir = await Deno.makeTempDir();
-  const base = Decoder.create(modelConfig("tiny"), 2);
-  await saveCheckpoint(`${dir}/base.safetensors`, base.config, base.weights());
-  base.dispose();
-  const ws = new RetrofitWorkspace("tiny", {
-    resultsDir: `${dir}/results`,
-    workDir: `${dir}/work`,
-    shipDir: `${dir}/ship`,
-  });
-  const plan = evaluationPlan("tiny", {
-    lengths: [512],
-    depths: [0.5],
-    perCell: 1,
-    nearExamples: 2,
-    longExamples: 2,
-    probeLongExamples: 1,
-    multiKeyExamples: 1,
-    nearWindows: 2,
-    lengthWindows: 1,
-  });
+  await saveTinyBase(`${dir}/base.safetensors`, 2);
+  const ws = tinyWorkspace(dir);
+  const plan = smallPlan();
   const common = {
     preset: "tiny",
     base: `${dir}/base.safetensors`,

@@ -14,7 +14,6 @@
  */
 import { otherCpuNote } from "../util/cpu_share.ts";
 import { type AdapterReport, type BackendName, describeAdapter } from "../backend.ts";
-import { getPreset, type Preset, presetFromEnv } from "../model/presets.ts";
 
 /** Load average (1 minute) above which a timing is marked contaminated. */
 export const LOAD_LIMIT = 1.5;
@@ -164,56 +163,4 @@ export function contextCells(
   ]
     .filter(Boolean).join("; ");
   return [cpu, cores, before, after, adapter, note];
-}
-
-/**
- * The flags the model benches (eval, train) share, to spread into `parseArgs` options: --preset
- * (default: COURSE_PRESET, else course), --repeats 3, --backend wasm, --allow-software, and --out
- * with its default `out`.
- */
-export function modelBenchOptions(out: string) {
-  return {
-    preset: { type: "string" },
-    repeats: { type: "string", default: "3" },
-    backend: { type: "string", default: "wasm" },
-    "allow-software": { type: "boolean", default: false },
-    out: { type: "string", default: out },
-  } as const;
-}
-
-/** What {@link modelBenchOptions} hold once parsed. */
-export interface ModelBenchFlags {
-  p: Preset;
-  backend: BackendName;
-  /** Time a software WebGPU adapter anyway. */
-  allowSoftware: boolean;
-  /** The CSV written. */
-  out: string;
-}
-
-/** The preset, backend, software-adapter choice and CSV path of parsed {@link modelBenchOptions}. */
-export function modelBenchFlags(
-  values: { preset?: string; backend?: string; "allow-software"?: boolean; out?: string },
-): ModelBenchFlags {
-  return {
-    p: values.preset ? getPreset(values.preset) : presetFromEnv(),
-    backend: values.backend as BackendName,
-    allowSoftware: values["allow-software"]!,
-    out: values.out!,
-  };
-}
-
-/**
- * The cells a model bench row ends with: CPU, cores, load average before and after (or the
- * highest seen), backend, adapter and the load note.
- */
-export function machineCells(
-  before: number,
-  after: number,
-  backend: BackendName,
-  adapter: string,
-  otherShare = NaN,
-): Array<string | number> {
-  const { cpu, cores } = machine();
-  return [cpu, cores, before, after, backend, adapter, loadNote(before, after, otherShare)];
 }

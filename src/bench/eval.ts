@@ -26,17 +26,8 @@ import { EvalPool } from "../eval/eval_pool.ts";
 import { modelConfig } from "../model/config.ts";
 import { Decoder } from "../model/decoder.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import {
-  adapterText,
-  checkedAdapter,
-  intFlag,
-  loadAverage,
-  machineCells,
-  modelBenchFlags,
-  modelBenchOptions,
-  summarize,
-  toCsv,
-} from "./env_util.ts";
+import { adapterText, checkedAdapter, intFlag, loadAverage, summarize, toCsv } from "./env_util.ts";
+import { machineCells, modelBenchFlags, modelBenchOptions } from "./model_bench.ts";
 
 const HEADER = [
   "preset",

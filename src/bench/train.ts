@@ -22,17 +22,8 @@ import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
 import type { Preset } from "../model/presets.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import {
-  adapterText,
-  checkedAdapter,
-  intFlag,
-  loadAverage,
-  machineCells,
-  modelBenchFlags,
-  modelBenchOptions,
-  summarize,
-  toCsv,
-} from "./env_util.ts";
+import { adapterText, checkedAdapter, intFlag, loadAverage, summarize, toCsv } from "./env_util.ts";
+import { machineCells, modelBenchFlags, modelBenchOptions } from "./model_bench.ts";
 import {
   measureOurs,
   measurePeer,

@@ -53,7 +53,7 @@ export async function measureOurs(
   for (let i = 0; i < tokens.length; i++) tokens[i] = (i * 2654435761) >>> 24; // fixed bytes
   const weights = new Float32Array(batch * t).fill(1);
   const step = async () => {
-    const { grads } = await engine.compute(tokens, weights, batch, t);
+    const { grads } = await engine.compute({ tokens, weights }, { batch, seqLen: t });
     const clipped = await clipAsync(grads, 1);
     opt.apply(clipped, 1e-3);
     tf.dispose([...grads.values(), ...clipped.values()]);

@@ -8,31 +8,18 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { type BackendName, initBackend } from "../backend.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { Decoder, type Weights } from "../model/decoder.ts";
+import type { Decoder } from "../model/decoder.ts";
+import { type ReplicaInit, serveMessages, startReplica } from "../model/replica.ts";
 import { type EvalTask, runTask } from "./eval_tasks.ts";
 
 let model: Decoder | null = null;
 
-async function handle(
-  msg:
-    | { type: "init"; config: ModelConfig; backend: BackendName; weights: Weights }
-    | { type: "run"; tasks: EvalTask[] },
-): Promise<void> {
+serveMessages(async (msg: ReplicaInit | { type: "run"; tasks: EvalTask[] }) => {
   if (msg.type === "init") {
-    await initBackend({ backend: msg.backend });
-    model = Decoder.fromWeights(msg.config, msg.weights);
-    self.postMessage({ type: "ready" });
+    model = await startReplica(msg);
     return;
   }
   if (!model) throw new Error("run request before init");
   const results = msg.tasks.map((t) => runTask(model!, t));
   self.postMessage({ type: "done", results }, results.map((r) => r.buffer as ArrayBuffer));
-}
-
-self.onmessage = (e) => {
-  handle(e.data).catch((err) => {
-    self.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
-  });
-};
+});

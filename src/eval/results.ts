@@ -139,20 +139,28 @@ export function formatSamplesCsv(rows: readonly SampleRow[]): string {
   ]);
 }
 
-/** Parses samples.csv text; throws TypeError naming the problem for a bad header or row. */
-export function parseSamplesCsv(text: string): SampleRow[] {
+/** The data rows of a results CSV (blank lines dropped); throws unless its header is `columns`. */
+function csvRecords(text: string, file: string, columns: readonly string[]): string[][] {
   const [header, ...records] = parseCsv(text).filter((r) => r.length > 1 || r[0] !== "");
-  if (!header || header.join(",") !== SAMPLE_COLUMNS.join(",")) {
+  if (!header || header.join(",") !== columns.join(",")) {
     throw new TypeError(
-      `samples.csv header must be "${SAMPLE_COLUMNS.join(",")}"; got "${header?.join(",")}"`,
+      `${file} header must be "${columns.join(",")}"; got "${header?.join(",")}"`,
     );
   }
-  return records.map((f, i) => {
-    if (f.length !== SAMPLE_COLUMNS.length) {
-      throw new TypeError(
-        `samples.csv row ${i + 2} has ${f.length} fields; expected ${SAMPLE_COLUMNS.length}`,
-      );
-    }
+  return records;
+}
+
+/** Throws unless data row `i` (0-based) of `file` has one field per column. */
+function checkWidth(f: string[], i: number, file: string, columns: readonly string[]): void {
+  if (f.length !== columns.length) {
+    throw new TypeError(`${file} row ${i + 2} has ${f.length} fields; expected ${columns.length}`);
+  }
+}
+
+/** Parses samples.csv text; throws TypeError naming the problem for a bad header or row. */
+export function parseSamplesCsv(text: string): SampleRow[] {
+  return csvRecords(text, "samples.csv", SAMPLE_COLUMNS).map((f, i) => {
+    checkWidth(f, i, "samples.csv", SAMPLE_COLUMNS);
     return {
       option: f[0],
       seed: Number(f[1]),
@@ -250,16 +258,8 @@ export function parseCsv(text: string): string[][] {
 
 /** Parses metrics.csv text; throws TypeError naming the problem for a bad header or row. */
 export function parseMetricsCsv(text: string): MetricRow[] {
-  const [header, ...records] = parseCsv(text).filter((r) => r.length > 1 || r[0] !== "");
-  if (!header || header.join(",") !== METRIC_COLUMNS.join(",")) {
-    throw new TypeError(
-      `metrics.csv header must be "${METRIC_COLUMNS.join(",")}"; got "${header?.join(",")}"`,
-    );
-  }
-  return records.map((f, i) => {
-    if (f.length !== METRIC_COLUMNS.length) {
-      throw new TypeError(`metrics.csv row ${i + 2} has ${f.length} fields; expected 9`);
-    }
+  return csvRecords(text, "metrics.csv", METRIC_COLUMNS).map((f, i) => {
+    checkWidth(f, i, "metrics.csv", METRIC_COLUMNS);
     const metric = f[3] as MetricName;
     if (!METRICS.includes(metric)) {
       throw new TypeError(

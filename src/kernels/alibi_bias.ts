@@ -16,14 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { requireAllFinite, requireInteger } from "../util/validate.ts";
-import {
-  kernelInput,
-  readFloat32,
-  registerCourseGradient,
-  registerCourseKernel,
-  runFlatProgram,
-  writeFloat32,
-} from "./webgpu_program.ts";
+import { registerSingleInputKernel } from "./webgpu_program.ts";
 
 /** tfjs kernel name of the ALiBi bias (inputs `{slopes}` [H], attrs {@link AlibiBiasAttrs}). */
 export const ALIBI_BIAS_KERNEL = "CourseAlibiBias";
@@ -45,26 +38,32 @@ const ALIBI_WGSL = `
   setOutputAtIndex(index, -Slopes[h] * f32(distance));
 `;
 
-const alibiWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as AlibiBiasAttrs;
-  const slopes = kernelInput(inputs, "slopes");
-  return runFlatProgram(
-    backend,
-    {
-      name: "course_alibi_bias",
-      inputs: ["Slopes"],
-      outputShape: [slopes.shape[0], a.queryLen, a.keyLen],
-      uniforms: "queryOffset : i32,",
-      body: ALIBI_WGSL,
-    },
-    [slopes],
-    [{ type: "int32", data: [a.queryOffset] }],
-  );
-};
+registerSingleInputKernel<AlibiBiasAttrs>(ALIBI_BIAS_KERNEL, {
+  input: "slopes",
+  program: (slopes, a) => ({
+    name: "course_alibi_bias",
+    outputShape: [slopes.shape[0], a.queryLen, a.keyLen],
+    uniforms: "queryOffset : i32,",
+    body: ALIBI_WGSL,
+    values: [{ type: "int32", data: [a.queryOffset] }],
+  }),
+  cpu: (slopes, _info, a) => ({
+    values: alibiValues(slopes, a),
+    shape: [slopes.length, a.queryLen, a.keyLen],
+  }),
+  // d bias[h, i, j] / d slope_h = -distance[i, j]: only reachable through the kernel (the public op
+  // takes constant slopes), kept so that learned slopes are one line away.
+  grad: (dy, a) => {
+    const distances = tf.tensor2d(alibiDistances(a.queryLen, a.keyLen, a.queryOffset), [
+      a.queryLen,
+      a.keyLen,
+    ]);
+    return tf.neg(tf.sum(tf.mul(dy, distances), [1, 2]));
+  },
+});
 
-const alibiCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as AlibiBiasAttrs;
-  const slopes = readFloat32(backend, kernelInput(inputs, "slopes"));
+/** The bias [H, Tq, Tk] on the host, H = slopes.length. */
+function alibiValues(slopes: Float32Array, a: AlibiBiasAttrs): Float32Array {
   const out = new Float32Array(slopes.length * a.queryLen * a.keyLen);
   for (let h = 0; h < slopes.length; h++) {
     for (let i = 0; i < a.queryLen; i++) {
@@ -74,10 +73,8 @@ const alibiCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
       for (let j = 0; j < Math.min(a.keyLen, q + 1); j++) out[row + j] = -slopes[h] * (q - j);
     }
   }
-  return writeFloat32(backend, out, [slopes.length, a.queryLen, a.keyLen]);
-};
-
-registerCourseKernel(ALIBI_BIAS_KERNEL, { webgpu: alibiWebGpu, cpu: alibiCpu });
+  return out;
+}
 
 /**
  * The causal distance matrix max(0, i + queryOffset - j), [Tq, Tk] row-major.
@@ -98,24 +95,6 @@ export function alibiDistances(
   }
   return out;
 }
-
-// d bias[h, i, j] / d slope_h = -distance[i, j]: only reachable through the kernel (the public op
-// takes constant slopes), kept so that learned slopes are one line away.
-registerCourseGradient({
-  kernelName: ALIBI_BIAS_KERNEL,
-  gradFunc: (dy, _saved, attrs) => {
-    const a = attrs as unknown as AlibiBiasAttrs;
-    return {
-      slopes: () => {
-        const distances = tf.tensor2d(alibiDistances(a.queryLen, a.keyLen, a.queryOffset), [
-          a.queryLen,
-          a.keyLen,
-        ]);
-        return tf.neg(tf.sum(tf.mul(dy as tf.Tensor, distances), [1, 2]));
-      },
-    };
-  },
-});
 
 /**
  * Materialises the causal ALiBi bias [H, Tq, Tk] on the current backend, H = slopes.length.

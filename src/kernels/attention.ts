@@ -125,6 +125,22 @@ function kernelAttrs(opts: AttentionOptions): AttentionKernelAttrs {
   };
 }
 
+/** Causal attention of q, k, v [B, H, T, D]: the signature of both implementations. */
+export type AttentionOp = (
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  opts: AttentionOptions,
+) => tf.Tensor4D;
+
+/** `op` behind the argument checks both implementations share. */
+function validated(op: AttentionOp): AttentionOp {
+  return (q, k, v, opts) => {
+    validate(q, k, v, opts);
+    return op(q, k, v, opts);
+  };
+}
+
 /**
  * Fused causal attention: softmax(scale * q k^T + bias + causal mask) v, never materialising the
  * N x N scores. Differentiable with respect to q, k, v and the T5 table.
@@ -134,13 +150,7 @@ function kernelAttrs(opts: AttentionOptions): AttentionKernelAttrs {
  * const y = attention(q, k, v, { bias: { kind: "alibi", slopes: alibiSlopes(4) }, scale: 0.125 });
  * ```
  */
-export function attention(
-  q: tf.Tensor4D,
-  k: tf.Tensor4D,
-  v: tf.Tensor4D,
-  opts: AttentionOptions,
-): tf.Tensor4D {
-  validate(q, k, v, opts);
+export const attention: AttentionOp = validated((q, k, v, opts) => {
   const b = opts.bias;
   return tf.tidy(() => {
     // The bias input is the slopes (alibi), the table (t5, so that it receives a gradient) or a
@@ -157,7 +167,7 @@ export function attention(
     ) as tf.Tensor[];
     return out as tf.Tensor4D;
   });
-}
+});
 
 /** The [Tq, Tk] additive causal mask (0 where key <= query position, -1e9 after). */
 function causalMask(queryLen: number, keyLen: number): tf.Tensor2D {
@@ -176,14 +186,8 @@ function causalMask(queryLen: number, keyLen: number): tf.Tensor2D {
  * const y = attentionReference(q, k, v, { bias: { kind: "none" }, scale: 0.125 });
  * ```
  */
-export function attentionReference(
-  q: tf.Tensor4D,
-  k: tf.Tensor4D,
-  v: tf.Tensor4D,
-  opts: AttentionOptions,
-): tf.Tensor4D {
-  validate(q, k, v, opts);
-  return tf.tidy(() => {
+export const attentionReference: AttentionOp = validated((q, k, v, opts) =>
+  tf.tidy(() => {
     const tq = q.shape[2];
     const tk = k.shape[2];
     let logits = tf.mul(tf.matMul(q, k, false, true), opts.scale);
@@ -196,8 +200,8 @@ export function attentionReference(
     }
     logits = tf.add(logits, causalMask(tq, tk));
     return tf.matMul(tf.softmax(logits), v) as tf.Tensor4D;
-  });
-}
+  })
+);
 
 // ---------------------------------------------------------------- registration (on import)
 

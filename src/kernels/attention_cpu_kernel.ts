@@ -139,14 +139,23 @@ interface BackwardInputs {
   dy: tf.TensorInfo;
 }
 
-/** Backward on the wasm heap, in place: returns [dq, dk, dv] and the per-distance bias grad. */
-function backwardWasm(
-  backend: WasmBackend,
-  t: BackwardInputs,
-  dims: AttentionDims,
-  byDistance: Float32Array[] | null,
-  wantBiasGrad: boolean,
-): { grads: tf.TensorInfo[]; dBias: Float64Array[] | null } {
+/** One backward call: inputs, dimensions, bias by distance, whether the bias grad is wanted. */
+interface BackwardCall {
+  t: BackwardInputs;
+  dims: AttentionDims;
+  byDistance: Float32Array[] | null;
+  wantBiasGrad: boolean;
+}
+
+/** What a backward returns: [dq, dk, dv] and the per-distance bias grad (null when not wanted). */
+interface BackwardResult {
+  grads: tf.TensorInfo[];
+  dBias: Float64Array[] | null;
+}
+
+/** Backward on the wasm heap, in place. */
+function backwardWasm(backend: WasmBackend, c: BackwardCall): BackwardResult {
+  const { t, dims, byDistance, wantBiasGrad } = c;
   const grads = [t.q, t.k, t.v].map((x) => backend.makeOutput([...x.shape], "float32"));
   const mem = new WasmHeapMemory(backend);
   try {
@@ -162,13 +171,8 @@ function backwardWasm(
 }
 
 /** Backward on copies in one ArrayBuffer (the tfjs cpu backend). */
-function backwardArray(
-  backend: unknown,
-  t: BackwardInputs,
-  dims: AttentionDims,
-  byDistance: Float32Array[] | null,
-  wantBiasGrad: boolean,
-): { grads: tf.TensorInfo[]; dBias: Float64Array[] | null } {
+function backwardArray(backend: unknown, c: BackwardCall): BackwardResult {
+  const { t, dims, byDistance, wantBiasGrad } = c;
   const [qSize, kSize, lseSize] = [size(t.q), size(t.k), size(t.lse)];
   const block = queryBlockFor(dims.queryLen);
   const scratch = 3 * dims.headDim * dims.keyLen + 3 * dims.keyLen * block;
@@ -231,10 +235,10 @@ export const attentionBackwardCpuKernel = ((args: KernelArgs): tf.TensorInfo[] =
   const biasValues = readFloat32(backend, bias);
   const byDistance = biasByDistance(attrs, biasValues, dims.heads, dims.keyLen);
   const wantBiasGrad = attrs.mode === "t5";
-  const inputs = { q, k, v, out, lse, dy };
+  const call = { t: { q, k, v, out, lse, dy }, dims, byDistance, wantBiasGrad };
   const { grads, dBias } = isWasmBackend(backend)
-    ? backwardWasm(backend, inputs, dims, byDistance, wantBiasGrad)
-    : backwardArray(backend, inputs, dims, byDistance, wantBiasGrad);
+    ? backwardWasm(backend, call)
+    : backwardArray(backend, call);
   const dBiasValues = new Float32Array(biasValues.length);
   if (dBias) tableGradByBucket(attrs, dims, dBias, dBiasValues);
   grads.push(writeFloat32(backend, dBiasValues, [...bias.shape]));

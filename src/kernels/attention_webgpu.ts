@@ -121,23 +121,33 @@ function tiledProgram(
 }
 
 /**
+ * The start of every tiled program: the constants D (head dimension), WG and the tile size (named
+ * `tile`), the workgroup-memory declarations `shared`, and main's first lines (bh: batch * heads
+ * index, h: head, lid: this invocation in the workgroup).
+ */
+function programStart(d: number, tile: "TK" | "TQ", TILE: number, shared: string): string {
+  return `const D : i32 = ${d};
+const WG : i32 = ${WG};
+const ${tile} : i32 = ${TILE};
+${shared}
+fn main() {
+  let bh = i32(workgroupId.y);
+  let h = bh % uniforms.heads;
+  let lid = i32(localId.x);
+`;
+}
+
+/**
  * WGSL shared by the two kernels that stream key tiles past a block of WG queries (forward and
  * dQ): the constants, the K/V tiles in workgroup memory and the start of main (this thread's query
  * row r at position pos) ...
  */
 function queryBlockStart(d: number, TILE: number): string {
-  return `const D : i32 = ${d};
-const WG : i32 = ${WG};
-const TK : i32 = ${TILE};
-var<workgroup> kTile : array<f32, ${TILE * d}>;
+  const shared = `var<workgroup> kTile : array<f32, ${TILE * d}>;
 var<workgroup> vTile : array<f32, ${TILE * d}>;
 var<workgroup> keyEnd : i32;
-
-fn main() {
-  let bh = i32(workgroupId.y);
-  let h = bh % uniforms.heads;
-  let lid = i32(localId.x);
-  let row0 = i32(workgroupId.x) * WG;
+`;
+  return `${programStart(d, "TK", TILE, shared)}  let row0 = i32(workgroupId.x) * WG;
   let r = row0 + lid;
   let valid = r < uniforms.queryLen;
   let pos = r + uniforms.offset;
@@ -168,10 +178,118 @@ const KEY_TILE_LOOP = `  if (lid == 0) {
     workgroupBarrier();
 `;
 
-function forwardProgram(dims: Dims, mode: AttentionKernelAttrs["mode"]): GpuProgram {
+/**
+ * WGSL of the dK/dV kernel, which streams query tiles past a block of WG keys: the constants, the
+ * Q/dO/lse/delta tiles in workgroup memory and the start of main (this thread's key row j, with
+ * its k, v and the dk, dv accumulators) ...
+ */
+function keyBlockStart(d: number, TILE: number): string {
+  const shared = `var<workgroup> qTile : array<f32, ${TILE * d}>;
+var<workgroup> gTile : array<f32, ${TILE * d}>;
+var<workgroup> lseTile : array<f32, ${TILE}>;
+var<workgroup> deltaTile : array<f32, ${TILE}>;
+var<workgroup> queryStart : i32;
+`;
+  return `${programStart(d, "TQ", TILE, shared)}  let key0 = i32(workgroupId.x) * WG;
+  let j = key0 + lid;
+  let valid = j < uniforms.keyLen;
+  var k : array<f32, ${d}>;
+  var v : array<f32, ${d}>;
+  var dk : array<f32, ${d}>;
+  var dv : array<f32, ${d}>;
+  if (valid) {
+    let kb = (bh * uniforms.keyLen + j) * D;
+    for (var c = 0; c < D; c++) {
+      k[c] = K[kb + c];
+      v[c] = V[kb + c];
+      dk[c] = 0.0;
+      dv[c] = 0.0;
+    }
+  }
+`;
+}
+
+/**
+ * ... and the head of its loop over query tiles: from the first query that sees the block's first
+ * key, it loads tile i0 of Q (scaled), dO, lse and delta (zero past the end) before a barrier.
+ */
+const QUERY_TILE_LOOP = `  if (lid == 0) {
+    // The first query that sees key0 sits at position key0, i.e. query index key0 - offset.
+    queryStart = max(key0 - uniforms.offset, 0);
+  }
+  let iStart = workgroupUniformLoad(&queryStart);
+  let qb = bh * uniforms.queryLen;
+  for (var i0 = iStart; i0 < uniforms.queryLen; i0 += TQ) {
+    for (var e = lid; e < TQ * D; e += WG) {
+      let i = i0 + e / D;
+      var qv = 0.0;
+      var gv = 0.0;
+      if (i < uniforms.queryLen) {
+        qv = Q[(qb + i0) * D + e] * uniforms.scale;
+        gv = Dy[(qb + i0) * D + e];
+      }
+      qTile[e] = qv;
+      gTile[e] = gv;
+    }
+    for (var e = lid; e < TQ; e += WG) {
+      var lv = 0.0;
+      var dv0 = 0.0;
+      if (i0 + e < uniforms.queryLen) {
+        lv = Lse[qb + i0 + e];
+        dv0 = Delta[qb + i0 + e];
+      }
+      lseTile[e] = lv;
+      deltaTile[e] = dv0;
+    }
+    workgroupBarrier();
+`;
+
+/** One tiled attention program: its inputs, output columns, rows and WGSL. */
+interface TiledSpec {
+  inputs: string[];
+  /** Output columns per row, from the head dimension. */
+  columns(d: number): number;
+  /** One row per query (forward, dQ) or per key (dK and dV). */
+  rows: "queryLen" | "keyLen";
+  code(d: number, TILE: number, mode: AttentionKernelAttrs["mode"]): string;
+}
+
+const BACKWARD_INPUTS = ["Q", "K", "V", "Bias", "Dy", "Lse", "Delta"];
+
+/** The forward and the two backward programs; the key is in the shader name. */
+const TILED: Record<"fwd" | "dq" | "dkv", TiledSpec> = {
+  fwd: {
+    inputs: ["Q", "K", "V", "Bias"],
+    columns: (d) => d + 1,
+    rows: "queryLen",
+    code: forwardCode,
+  },
+  dq: { inputs: BACKWARD_INPUTS, columns: (d) => d, rows: "queryLen", code: dqCode },
+  dkv: { inputs: BACKWARD_INPUTS, columns: (d) => 2 * d, rows: "keyLen", code: dkvCode },
+};
+
+/** The program `kind` for these dimensions and positional mode. */
+function attentionProgram(
+  kind: keyof typeof TILED,
+  dims: Dims,
+  mode: AttentionKernelAttrs["mode"],
+): GpuProgram {
+  const spec = TILED[kind];
   const d = dims.headDim;
-  const TILE = tileFor(d);
-  const code = `
+  const rows = dims[spec.rows];
+  return tiledProgram(
+    `course_attn_${kind}_${mode}_d${d}`,
+    [...spec.inputs],
+    [dims.bh * rows, spec.columns(d)],
+    rows,
+    dims.bh,
+    spec.code(d, tileFor(d), mode),
+  );
+}
+
+/** Forward: online softmax over the key tiles; each row's output and log-sum-exp. */
+function forwardCode(d: number, TILE: number, mode: AttentionKernelAttrs["mode"]): string {
+  return `
 ${queryBlockStart(d, TILE)}  var q : array<f32, ${d}>;
   var acc : array<f32, ${d}>;
   if (valid) {
@@ -220,20 +338,11 @@ ${KEY_TILE_LOOP}    if (valid) {
   }
 }
 `;
-  return tiledProgram(
-    `course_attn_fwd_${mode}_d${d}`,
-    ["Q", "K", "V", "Bias"],
-    [dims.bh * dims.queryLen, d + 1],
-    dims.queryLen,
-    dims.bh,
-    code,
-  );
 }
 
-function dqProgram(dims: Dims, mode: AttentionKernelAttrs["mode"]): GpuProgram {
-  const d = dims.headDim;
-  const TILE = tileFor(d);
-  const code = `
+/** dQ: each query row against the key tiles, probabilities from the saved lse. */
+function dqCode(d: number, TILE: number, mode: AttentionKernelAttrs["mode"]): string {
+  return `
 ${queryBlockStart(d, TILE)}  var q : array<f32, ${d}>;
   var g : array<f32, ${d}>;
   var dq : array<f32, ${d}>;
@@ -277,81 +386,14 @@ ${KEY_TILE_LOOP}    if (valid) {
   }
 }
 `;
-  return tiledProgram(
-    `course_attn_dq_${mode}_d${d}`,
-    ["Q", "K", "V", "Bias", "Dy", "Lse", "Delta"],
-    [dims.bh * dims.queryLen, d],
-    dims.queryLen,
-    dims.bh,
-    code,
-  );
 }
 
-function dkvProgram(dims: Dims, mode: AttentionKernelAttrs["mode"]): GpuProgram {
-  const d = dims.headDim;
-  const TILE = tileFor(d);
-  const code = `
-const D : i32 = ${d};
-const WG : i32 = ${WG};
-const TQ : i32 = ${TILE};
-var<workgroup> qTile : array<f32, ${TILE * d}>;
-var<workgroup> gTile : array<f32, ${TILE * d}>;
-var<workgroup> lseTile : array<f32, ${TILE}>;
-var<workgroup> deltaTile : array<f32, ${TILE}>;
-var<workgroup> queryStart : i32;
-
-fn main() {
-  let bh = i32(workgroupId.y);
-  let h = bh % uniforms.heads;
-  let lid = i32(localId.x);
-  let key0 = i32(workgroupId.x) * WG;
-  let j = key0 + lid;
-  let valid = j < uniforms.keyLen;
-  var k : array<f32, ${d}>;
-  var v : array<f32, ${d}>;
-  var dk : array<f32, ${d}>;
-  var dv : array<f32, ${d}>;
-  if (valid) {
-    let kb = (bh * uniforms.keyLen + j) * D;
-    for (var c = 0; c < D; c++) {
-      k[c] = K[kb + c];
-      v[c] = V[kb + c];
-      dk[c] = 0.0;
-      dv[c] = 0.0;
-    }
-  }
-  var slope = 0.0;
+/** dK and dV: each key row against the query tiles that see it. */
+function dkvCode(d: number, TILE: number, mode: AttentionKernelAttrs["mode"]): string {
+  return `
+${keyBlockStart(d, TILE)}  var slope = 0.0;
   ${slopeSnippet(mode)}
-  if (lid == 0) {
-    // The first query that sees key0 sits at position key0, i.e. query index key0 - offset.
-    queryStart = max(key0 - uniforms.offset, 0);
-  }
-  let iStart = workgroupUniformLoad(&queryStart);
-  let qb = bh * uniforms.queryLen;
-  for (var i0 = iStart; i0 < uniforms.queryLen; i0 += TQ) {
-    for (var e = lid; e < TQ * D; e += WG) {
-      let i = i0 + e / D;
-      var qv = 0.0;
-      var gv = 0.0;
-      if (i < uniforms.queryLen) {
-        qv = Q[(qb + i0) * D + e] * uniforms.scale;
-        gv = Dy[(qb + i0) * D + e];
-      }
-      qTile[e] = qv;
-      gTile[e] = gv;
-    }
-    for (var e = lid; e < TQ; e += WG) {
-      var lv = 0.0;
-      var dv0 = 0.0;
-      if (i0 + e < uniforms.queryLen) {
-        lv = Lse[qb + i0 + e];
-        dv0 = Delta[qb + i0 + e];
-      }
-      lseTile[e] = lv;
-      deltaTile[e] = dv0;
-    }
-    workgroupBarrier();
-    if (valid) {
+${QUERY_TILE_LOOP}    if (valid) {
       let iEnd = min(TQ, uniforms.queryLen - i0);
       for (var ii = 0; ii < iEnd; ii++) {
         let dist = i0 + ii + uniforms.offset - j;
@@ -383,14 +425,6 @@ fn main() {
   }
 }
 `;
-  return tiledProgram(
-    `course_attn_dkv_${mode}_d${d}`,
-    ["Q", "K", "V", "Bias", "Dy", "Lse", "Delta"],
-    [dims.bh * dims.keyLen, 2 * d],
-    dims.keyLen,
-    dims.bh,
-    code,
-  );
 }
 
 function sliceColumns(
@@ -416,20 +450,54 @@ function t5BiasByDistance(
   dims: Dims,
   attrs: AttentionKernelAttrs,
 ): tf.TensorInfo {
+  return runBucketProgram(backend, dims, attrs, {
+    name: "course_attn_t5_bias_by_distance",
+    input: ["Table", table],
+    outputShape: [dims.heads, dims.keyLen],
+    body: BIAS_BY_DISTANCE_WGSL,
+  });
+}
+
+// The bias by distance [H, Tk]: each (head, distance) reads its bucket's table entry.
+const BIAS_BY_DISTANCE_WGSL = `
+    let h = index / uniforms.keyLen;
+    let dist = index % uniforms.keyLen;
+    setOutputAtIndex(index, Table[t5Bucket(-dist) * uniforms.heads + h]);`;
+
+// The table's gradient [numBuckets, H]: each (bucket, head) sums the distances in its bucket.
+const TABLE_FROM_DISTANCES_WGSL = `
+    let bucket = index / uniforms.heads;
+    let h = index % uniforms.heads;
+    var acc = 0.0;
+    for (var dist = 0; dist < uniforms.keyLen; dist++) {
+      if (t5Bucket(-dist) == bucket) {
+        acc += DBias[h * uniforms.keyLen + dist];
+      }
+    }
+    setOutputAtIndex(index, acc);`;
+
+/**
+ * Runs a flat program of one input (WGSL name, tensor) that maps distances to T5 buckets: with
+ * `t5Bucket` (T5_BUCKET_WGSL) and the uniforms numBuckets, logRatio, heads and keyLen.
+ */
+function runBucketProgram(
+  backend: unknown,
+  dims: Dims,
+  attrs: AttentionKernelAttrs,
+  spec: { name: string; input: [string, tf.TensorInfo]; outputShape: number[]; body: string },
+): tf.TensorInfo {
+  const [name, x] = spec.input;
   return runFlatProgram(
     backend,
     {
-      name: "course_attn_t5_bias_by_distance",
-      inputs: ["Table"],
-      outputShape: [dims.heads, dims.keyLen],
+      name: spec.name,
+      inputs: [name],
+      outputShape: spec.outputShape,
       uniforms: "numBuckets : i32, logRatio : f32, heads : i32, keyLen : i32,",
       helpers: T5_BUCKET_WGSL,
-      body: `
-    let h = index / uniforms.keyLen;
-    let dist = index % uniforms.keyLen;
-    setOutputAtIndex(index, Table[t5Bucket(-dist) * uniforms.heads + h]);`,
+      body: spec.body,
     },
-    [table],
+    [x],
     [
       ...bucketUniforms(attrs),
       { type: "int32", data: [dims.heads] },
@@ -469,7 +537,7 @@ export function attentionForwardWebGpu(
   const dims = dimsOf(q, k);
   const bias = biasInput(backend, inputs.bias, dims, attrs);
   const packed = gpu.runWebGPUProgram(
-    forwardProgram(dims, attrs.mode),
+    attentionProgram("fwd", dims, attrs.mode),
     [q, k, v, bias.info],
     "float32",
     shapeUniforms(dims, attrs.scale),
@@ -514,8 +582,8 @@ export function attentionBackwardWebGpu(
   const uniforms = shapeUniforms(dims, attrs.scale);
   const run = (program: GpuProgram) =>
     gpu.runWebGPUProgram(program, programInputs, "float32", uniforms);
-  const dqPacked = run(dqProgram(dims, attrs.mode));
-  const dkvPacked = run(dkvProgram(dims, attrs.mode));
+  const dqPacked = run(attentionProgram("dq", dims, attrs.mode));
+  const dkvPacked = run(attentionProgram("dkv", dims, attrs.mode));
   const dq = { ...dqPacked, shape: [...q.shape] };
   const dk = sliceColumns(backend, dkvPacked, 0, d, [...k.shape]);
   const dv = sliceColumns(backend, dkvPacked, d, d, [...v.shape]);
@@ -605,32 +673,12 @@ function t5TableGrad(
     programInputs,
     [...uniforms, { type: "int32", data: [dims.bh] }],
   );
-  const dTable = runFlatProgram(
-    backend,
-    {
-      name: "course_attn_dtable",
-      inputs: ["DBias"],
-      outputShape: [attrs.numBuckets, dims.heads],
-      uniforms: "numBuckets : i32, logRatio : f32, heads : i32, keyLen : i32,",
-      helpers: T5_BUCKET_WGSL,
-      body: `
-    let bucket = index / uniforms.heads;
-    let h = index % uniforms.heads;
-    var acc = 0.0;
-    for (var dist = 0; dist < uniforms.keyLen; dist++) {
-      if (t5Bucket(-dist) == bucket) {
-        acc += DBias[h * uniforms.keyLen + dist];
-      }
-    }
-    setOutputAtIndex(index, acc);`,
-    },
-    [dByDistance],
-    [
-      ...bucketUniforms(attrs),
-      { type: "int32", data: [dims.heads] },
-      { type: "int32", data: [dims.keyLen] },
-    ],
-  );
+  const dTable = runBucketProgram(backend, dims, attrs, {
+    name: "course_attn_dtable",
+    input: ["DBias", dByDistance],
+    outputShape: [attrs.numBuckets, dims.heads],
+    body: TABLE_FROM_DISTANCES_WGSL,
+  });
   disposeInfo(backend, dByDistance);
   return dTable;
 }

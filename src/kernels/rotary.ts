@@ -22,10 +22,7 @@ import * as tf from "@tensorflow/tfjs";
 import { requireAllFinite, requireInteger } from "../util/validate.ts";
 import {
   disposeInfo,
-  kernelInput,
-  readFloat32,
-  registerCourseGradient,
-  registerCourseKernel,
+  registerSingleInputKernel,
   runFlatProgram,
   writeFloat32,
 } from "./webgpu_program.ts";
@@ -100,6 +97,26 @@ export function rotaryTables(
   return tables;
 }
 
+/** The rotation of the rows of x [B, H, T, D] (values `xs`), on the host. */
+function rotateRows(xs: Float32Array, shape: number[], a: RotaryAttrs): Float32Array {
+  const [, , tokens, dim] = shape;
+  const half = dim / 2;
+  const { cos, sin } = rotaryTables(a.invFreq, tokens, a);
+  const out = new Float32Array(xs.length);
+  for (let row = 0; row < xs.length; row += dim) {
+    const k0 = ((row / dim) % tokens) * half;
+    for (let i = 0; i < half; i++) {
+      const c = cos[k0 + i];
+      const s = sin[k0 + i];
+      const lo = xs[row + i];
+      const hi = xs[row + i + half];
+      out[row + i] = lo * c - hi * s;
+      out[row + i + half] = hi * c + lo * s;
+    }
+  }
+  return out;
+}
+
 // One invocation per output element; the partner of dim i is i +- D/2.
 const ROTARY_WGSL = `
   let dim = uniforms.xShape.w;
@@ -116,64 +133,33 @@ const ROTARY_WGSL = `
   setOutputAtIndex(index, X[index] * Cos[k] + partner * Sin[k]);
 `;
 
-const rotaryWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const x = kernelInput(inputs, "x");
-  const a = attrs as unknown as RotaryAttrs;
-  const [, , tokens, dim] = x.shape;
-  const { cos, sin } = rotaryTables(a.invFreq, tokens, a);
-  const cosInfo = writeFloat32(backend, cos, [tokens, dim / 2]);
-  const sinInfo = writeFloat32(backend, sin, [tokens, dim / 2]);
-  try {
-    return runFlatProgram(backend, {
-      name: "course_rotary",
-      inputs: ["X", "Cos", "Sin"],
-      outputShape: x.shape,
-      body: ROTARY_WGSL,
-    }, [x, cosInfo, sinInfo]);
-  } finally {
-    // Deferred by tfjs until the queued command that reads them has been submitted.
-    disposeInfo(backend, cosInfo);
-    disposeInfo(backend, sinInfo);
-  }
-};
-
-const rotaryCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const x = kernelInput(inputs, "x");
-  const a = attrs as unknown as RotaryAttrs;
-  const [, , tokens, dim] = x.shape;
-  const half = dim / 2;
-  const { cos, sin } = rotaryTables(a.invFreq, tokens, a);
-  const xs = readFloat32(backend, x);
-  const out = new Float32Array(xs.length);
-  for (let row = 0; row < xs.length; row += dim) {
-    const k0 = ((row / dim) % tokens) * half;
-    for (let i = 0; i < half; i++) {
-      const c = cos[k0 + i];
-      const s = sin[k0 + i];
-      const lo = xs[row + i];
-      const hi = xs[row + i + half];
-      out[row + i] = lo * c - hi * s;
-      out[row + i + half] = hi * c + lo * s;
+registerSingleInputKernel<RotaryAttrs>(ROTARY_KERNEL, {
+  input: "x",
+  webgpu: (x, a, backend) => {
+    const [, , tokens, dim] = x.shape;
+    const { cos, sin } = rotaryTables(a.invFreq, tokens, a);
+    const cosInfo = writeFloat32(backend, cos, [tokens, dim / 2]);
+    const sinInfo = writeFloat32(backend, sin, [tokens, dim / 2]);
+    try {
+      return runFlatProgram(backend, {
+        name: "course_rotary",
+        inputs: ["X", "Cos", "Sin"],
+        outputShape: x.shape,
+        body: ROTARY_WGSL,
+      }, [x, cosInfo, sinInfo]);
+    } finally {
+      // Deferred by tfjs until the queued command that reads them has been submitted.
+      disposeInfo(backend, cosInfo);
+      disposeInfo(backend, sinInfo);
     }
-  }
-  return writeFloat32(backend, out, x.shape);
-};
-
-registerCourseKernel(ROTARY_KERNEL, { webgpu: rotaryWebGpu, cpu: rotaryCpu });
-
-// The rotation scaled by s is s R(theta); its transpose is s R(-theta): the same kernel, inverted.
-registerCourseGradient({
-  kernelName: ROTARY_KERNEL,
-  gradFunc: (dy, _saved, attrs) => {
-    const a = attrs as unknown as RotaryAttrs;
-    return {
-      x: () =>
-        tf.engine().runKernel(ROTARY_KERNEL, { x: dy as tf.Tensor }, {
-          ...a,
-          inverse: !a.inverse,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    };
   },
+  cpu: (xs, x, a) => ({ values: rotateRows(xs, x.shape, a), shape: x.shape }),
+  // The rotation scaled by s is s R(theta); its transpose is s R(-theta): the same kernel, inverted.
+  grad: (dy, a) =>
+    tf.engine().runKernel(ROTARY_KERNEL, { x: dy }, {
+      ...a,
+      inverse: !a.inverse,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor,
 });
 
 /**

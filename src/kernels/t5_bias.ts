@@ -20,15 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { requireInteger } from "../util/validate.ts";
 import { t5CausalBucketReference } from "./reference.ts";
-import {
-  disposeInfo,
-  kernelInput,
-  readFloat32,
-  registerCourseGradient,
-  registerCourseKernel,
-  runFlatProgram,
-  writeFloat32,
-} from "./webgpu_program.ts";
+import { disposeInfo, registerSingleInputKernel, runFlatProgram } from "./webgpu_program.ts";
 
 /** tfjs kernel name of the T5 bias (inputs `{table}` [numBuckets, H], attrs {@link T5BiasAttrs}). */
 export const T5_BIAS_KERNEL = "CourseT5Bias";
@@ -154,100 +146,91 @@ function bucketLookup(a: T5BiasAttrs): Int32Array {
   return buckets;
 }
 
-const t5WebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as T5BiasAttrs;
-  const table = kernelInput(inputs, "table");
-  return runFlatProgram(
-    backend,
-    {
-      name: "course_t5_bias",
-      inputs: ["Table"],
-      outputShape: [table.shape[1], a.queryLen, a.keyLen],
-      uniforms: BUCKET_UNIFORMS,
-      helpers: T5_BUCKET_WGSL,
-      body: T5_FORWARD_WGSL,
-    },
-    [table],
-    bucketUniforms(a),
-  );
-};
-
-const t5Cpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as T5BiasAttrs;
-  const tableInfo = kernelInput(inputs, "table");
-  const heads = tableInfo.shape[1];
-  const table = readFloat32(backend, tableInfo);
+/**
+ * Calls `f(o, index)` for each row of the bias [H, Tq, Tk] (in order; `o` is the row's first flat
+ * index), with `index[j]` the table entry (bucket * H + h) of key j in that row.
+ */
+function forEachBiasRow(
+  a: T5BiasAttrs,
+  heads: number,
+  f: (o: number, index: Int32Array) => void,
+): void {
   const buckets = bucketLookup(a);
   const base = a.queryLen - 1 + a.queryOffset;
-  const out = new Float32Array(heads * a.queryLen * a.keyLen);
-  let o = 0;
+  const index = new Int32Array(a.keyLen);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < a.queryLen; i++) {
       for (let j = 0; j < a.keyLen; j++) {
-        out[o++] = table[buckets[j - (i + a.queryOffset) + base] * heads + h];
+        index[j] = buckets[j - (i + a.queryOffset) + base] * heads + h;
       }
+      f((h * a.queryLen + i) * a.keyLen, index);
     }
   }
-  return writeFloat32(backend, out, [heads, a.queryLen, a.keyLen]);
-};
+}
 
-const t5GradWebGpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as T5BiasAttrs;
-  const dy = kernelInput(inputs, "dy");
-  const heads = dy.shape[0];
-  const diagonals = runFlatProgram(backend, {
-    name: "course_t5_bias_grad_diagonals",
-    inputs: ["Dy"],
-    outputShape: [heads, a.queryLen + a.keyLen - 1],
-    body: T5_DIAGONAL_WGSL,
-  }, [dy]);
-  try {
-    return runFlatProgram(
-      backend,
-      {
-        name: "course_t5_bias_grad_scatter",
-        inputs: ["Diag"],
-        outputShape: [a.numBuckets, heads],
-        uniforms: BUCKET_UNIFORMS,
-        helpers: T5_BUCKET_WGSL,
-        body: T5_SCATTER_WGSL,
-      },
-      [diagonals],
-      bucketUniforms(a),
-    );
-  } finally {
-    disposeInfo(backend, diagonals);
-  }
-};
-
-const t5GradCpu: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as T5BiasAttrs;
-  const dyInfo = kernelInput(inputs, "dy");
-  const heads = dyInfo.shape[0];
-  const dy = readFloat32(backend, dyInfo);
-  const buckets = bucketLookup(a);
-  const base = a.queryLen - 1 + a.queryOffset;
-  const grad = new Float64Array(a.numBuckets * heads);
-  let o = 0;
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < a.queryLen; i++) {
-      for (let j = 0; j < a.keyLen; j++) {
-        grad[buckets[j - (i + a.queryOffset) + base] * heads + h] += dy[o++];
-      }
-    }
-  }
-  return writeFloat32(backend, Float32Array.from(grad), [a.numBuckets, heads]);
-};
-
-registerCourseKernel(T5_BIAS_KERNEL, { webgpu: t5WebGpu, cpu: t5Cpu });
-registerCourseKernel(T5_BIAS_GRAD_KERNEL, { webgpu: t5GradWebGpu, cpu: t5GradCpu });
-
-registerCourseGradient({
-  kernelName: T5_BIAS_KERNEL,
-  gradFunc: (dy, _saved, attrs) => ({
-    table: () =>
-      tf.engine().runKernel(T5_BIAS_GRAD_KERNEL, { dy: dy as tf.Tensor }, attrs) as tf.Tensor,
+registerSingleInputKernel<T5BiasAttrs>(T5_BIAS_KERNEL, {
+  input: "table",
+  program: (table, a) => ({
+    name: "course_t5_bias",
+    outputShape: [table.shape[1], a.queryLen, a.keyLen],
+    helpers: T5_BUCKET_WGSL,
+    uniforms: BUCKET_UNIFORMS,
+    body: T5_FORWARD_WGSL,
+    values: bucketUniforms(a),
   }),
+  cpu: (table, info, a) => {
+    const heads = info.shape[1];
+    const out = new Float32Array(heads * a.queryLen * a.keyLen);
+    forEachBiasRow(a, heads, (o, index) => {
+      for (let j = 0; j < a.keyLen; j++) out[o + j] = table[index[j]];
+    });
+    return { values: out, shape: [heads, a.queryLen, a.keyLen] };
+  },
+  grad: (dy, a) =>
+    tf.engine().runKernel(
+      T5_BIAS_GRAD_KERNEL,
+      { dy },
+      a as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor,
+});
+
+// The table's gradient: dy scattered-added into the table by bucket.
+registerSingleInputKernel<T5BiasAttrs>(T5_BIAS_GRAD_KERNEL, {
+  input: "dy",
+  webgpu: (dy, a, backend) => {
+    const heads = dy.shape[0];
+    const diagonals = runFlatProgram(backend, {
+      name: "course_t5_bias_grad_diagonals",
+      inputs: ["Dy"],
+      outputShape: [heads, a.queryLen + a.keyLen - 1],
+      body: T5_DIAGONAL_WGSL,
+    }, [dy]);
+    try {
+      return runFlatProgram(
+        backend,
+        {
+          name: "course_t5_bias_grad_scatter",
+          inputs: ["Diag"],
+          outputShape: [a.numBuckets, heads],
+          uniforms: BUCKET_UNIFORMS,
+          helpers: T5_BUCKET_WGSL,
+          body: T5_SCATTER_WGSL,
+        },
+        [diagonals],
+        bucketUniforms(a),
+      );
+    } finally {
+      disposeInfo(backend, diagonals);
+    }
+  },
+  cpu: (dy, info, a) => {
+    const heads = info.shape[0];
+    const grad = new Float64Array(a.numBuckets * heads);
+    forEachBiasRow(a, heads, (o, index) => {
+      for (let j = 0; j < a.keyLen; j++) grad[index[j]] += dy[o + j];
+    });
+    return { values: Float32Array.from(grad), shape: [a.numBuckets, heads] };
+  },
 });
 
 /**

@@ -24,23 +24,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { shapeBytes, wasmCall } from "./wasm_calls.ts";
-
-/** The parts of tfjs-backend-wasm's `BackendWasm` these kernels touch. */
-interface WasmBackendLike {
-  wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: {
-      registerTensor(id: number, size: number, offset: number): void;
-      disposeData(id: number): void;
-    };
-  };
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
-  dataIdNextNumber: number;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object): boolean;
-}
+import { registerView, shapeBytes, type WasmBackend, wasmCall } from "./wasm_calls.ts";
 
 /** What tfjs passes a kernelFunc. */
 interface KernelArgs<I> {
@@ -57,14 +41,7 @@ type FixedGlobal = { [FIXED]?: boolean };
 let stockBatchMatMul: tf.KernelFunc | null = null;
 let stockSlice: tf.KernelFunc | null = null;
 
-/** Registers `size` floats at byte `offset` as a wasm-side tensor id (no copy, no JS entry). */
-function registerView(backend: WasmBackendLike, offset: number, size: number): number {
-  const id = backend.dataIdNextNumber++;
-  backend.wasm.tfjs.registerTensor(id, size, offset);
-  return id;
-}
-
-function transposeLast2(backend: WasmBackendLike, x: tf.TensorInfo): tf.TensorInfo {
+function transposeLast2(backend: WasmBackend, x: tf.TensorInfo): tf.TensorInfo {
   const rank = x.shape.length;
   const perm = [...Array(rank).keys()];
   [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
@@ -91,7 +68,7 @@ function broadcastBatchIndex(outIndex: number, outDims: number[], dims: number[]
 }
 
 function batchMatMul(args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }>): tf.TensorInfo {
-  const backend = args.backend as unknown as WasmBackendLike;
+  const backend = args.backend as unknown as WasmBackend;
   const { a, b } = args.inputs;
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) {
@@ -155,7 +132,7 @@ function batchMatMul(args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }>): 
 }
 
 function slice(args: KernelArgs<{ x: tf.TensorInfo }>): tf.TensorInfo {
-  const backend = args.backend as unknown as WasmBackendLike;
+  const backend = args.backend as unknown as WasmBackend;
   const { x } = args.inputs;
   const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
   if (!["float32", "int32", "bool"].includes(x.dtype)) {

@@ -270,6 +270,72 @@ export function registerCourseKernel(kernelName: string, impls: CourseKernelImpl
   }
 }
 
+/** One flat program on a kernel's single input: its spec less `inputs`, and its uniforms' values. */
+export type SingleInputProgram = Omit<FlatProgramSpec, "inputs"> & { values?: ProgramUniform[] };
+
+/** The two implementations of an op with one float32 input, for {@link registerSingleInputKernel}. */
+export interface SingleInputKernel<A> {
+  /** The input's name (e.g. "x"). */
+  input: string;
+  /**
+   * On webgpu, when that is one flat program on the input: the program. WGSL sees the input by its
+   * name capitalised ("slopes": `Slopes`).
+   */
+  program?(x: tf.TensorInfo, attrs: A): SingleInputProgram;
+  /** On webgpu, anything else: the output (e.g. from {@link runFlatProgram}). */
+  webgpu?(x: tf.TensorInfo, attrs: A, backend: unknown): tf.TensorInfo;
+  /** On wasm and cpu, from the input's values: the output's values and shape. */
+  cpu(values: Float32Array, x: tf.TensorInfo, attrs: A): { values: Float32Array; shape: number[] };
+  /** The gradient with respect to the input, from dy (none: the op is not differentiable). */
+  grad?(dy: tf.Tensor, attrs: A): tf.Tensor;
+}
+
+/**
+ * {@link registerCourseKernel} (and {@link registerCourseGradient}, given `grad`) for an op of one
+ * float32 input: the input is looked up (and read, for wasm and cpu), the attributes typed and the
+ * cpu output written here, so that each implementation only computes.
+ *
+ * @example
+ * ```ts
+ * registerSingleInputKernel<{ a: number }>("CourseScale", {
+ *   input: "x",
+ *   program: (x, { a }) => ({
+ *     name: "course_scale",
+ *     outputShape: x.shape,
+ *     uniforms: "a : f32,",
+ *     body: "setOutputAtIndex(index, uniforms.a * X[index]);",
+ *     values: [{ type: "float32", data: [a] }],
+ *   }),
+ *   cpu: (values, x, { a }) => ({ values: values.map((v) => a * v), shape: x.shape }),
+ * });
+ * ```
+ */
+export function registerSingleInputKernel<A>(kernelName: string, k: SingleInputKernel<A>): void {
+  const wgslName = k.input[0].toUpperCase() + k.input.slice(1);
+  const webgpu = k.webgpu ?? ((x: tf.TensorInfo, attrs: A, backend: unknown) => {
+    if (!k.program) throw new TypeError(`kernel ${kernelName} has neither program nor webgpu`);
+    const { values, ...spec } = k.program(x, attrs);
+    return runFlatProgram(backend, { ...spec, inputs: [wgslName] }, [x], values);
+  });
+  registerCourseKernel(kernelName, {
+    webgpu: ({ inputs, attrs, backend }) =>
+      webgpu(kernelInput(inputs, k.input), attrs as unknown as A, backend),
+    cpu: ({ inputs, attrs, backend }) => {
+      const x = kernelInput(inputs, k.input);
+      const out = k.cpu(readFloat32(backend, x), x, attrs as unknown as A);
+      return writeFloat32(backend, out.values, out.shape);
+    },
+  });
+  const grad = k.grad;
+  if (!grad) return;
+  registerCourseGradient({
+    kernelName,
+    gradFunc: (dy, _saved, attrs) => ({
+      [k.input]: () => grad(dy as tf.Tensor, attrs as unknown as A),
+    }),
+  });
+}
+
 /**
  * Registers the gradient of a course kernel unless one is registered already (a module evaluated
  * twice). With {@link registerCourseKernel}, the one registration convention of src/kernels/:

@@ -9,7 +9,7 @@
  * ```ts
  * import { ParallelGradients } from "./data_parallel.ts";
  * const engine = await ParallelGradients.start(model, 2, "wasm");
- * const { grads, loss } = await engine.compute(tokens, weights, 16, 256);
+ * const { grads, loss } = await engine.compute({ tokens, weights }, { batch: 16, seqLen: 256 });
  * await engine.close();
  * ```
  * @module
@@ -19,6 +19,8 @@ import type { BackendName } from "../backend.ts";
 import type { Decoder } from "../model/decoder.ts";
 import {
   type BatchGradients,
+  type BatchRows,
+  type BatchShape,
   type GradientEngine,
   type ShardGradients,
   shardGradients,
@@ -123,10 +125,8 @@ export class ParallelGradients implements GradientEngine {
   }
 
   async compute(
-    tokens: Int32Array,
-    weights: Float32Array,
-    batch: number,
-    seqLen: number,
+    { tokens, weights }: BatchRows,
+    { batch, seqLen }: BatchShape,
   ): Promise<BatchGradients> {
     const ranges = shardRows(batch, this.shards);
     let totalWeight = 0;

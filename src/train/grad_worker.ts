@@ -10,18 +10,12 @@
  */
 /// <reference lib="deno.worker" />
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, initBackend } from "../backend.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { Decoder, type Weights } from "../model/decoder.ts";
+import type { Decoder } from "../model/decoder.ts";
+import { type ReplicaInit, serveMessages, startReplica } from "../model/replica.ts";
 import { shardGradients } from "./gradients.ts";
 
 /** Request to set up the replica. */
-export interface InitMessage {
-  type: "init";
-  config: ModelConfig;
-  backend: BackendName;
-  weights: Weights;
-}
+export type InitMessage = ReplicaInit;
 
 /** Request for one shard's gradients at the given parameters (model order). */
 export interface GradMessage {
@@ -37,11 +31,9 @@ export interface GradMessage {
 
 let model: Decoder | null = null;
 
-async function handle(msg: InitMessage | GradMessage): Promise<void> {
+serveMessages(async (msg: InitMessage | GradMessage) => {
   if (msg.type === "init") {
-    await initBackend({ backend: msg.backend });
-    model = Decoder.fromWeights(msg.config, msg.weights);
-    self.postMessage({ type: "ready" });
+    model = await startReplica(msg);
     return;
   }
   if (!model) throw new Error("grad request before init");
@@ -59,10 +51,4 @@ async function handle(msg: InitMessage | GradMessage): Promise<void> {
     { type: "grad", id: msg.id, grads: r.grads, loss: r.loss },
     r.grads.map((g) => g.buffer as ArrayBuffer),
   );
-}
-
-self.onmessage = (e: MessageEvent<InitMessage | GradMessage>) => {
-  handle(e.data).catch((err) => {
-    self.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
-  });
-};
+});

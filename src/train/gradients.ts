@@ -10,7 +10,7 @@
  * ```ts
  * import { LocalGradients } from "./gradients.ts";
  * const engine = new LocalGradients(model);
- * const { grads, loss } = await engine.compute(tokens, weights, 4, 256);
+ * const { grads, loss } = await engine.compute({ tokens, weights }, { batch: 4, seqLen: 256 });
  * ```
  * @module
  */
@@ -23,20 +23,24 @@ export interface BatchGradients {
   loss: number;
 }
 
+/** One batch: `tokens` [batch, seqLen + 1] and `weights` [batch, seqLen], row-major. */
+export interface BatchRows {
+  tokens: Int32Array;
+  weights: Float32Array;
+}
+
+/** The shape of a {@link BatchRows}: rows, and tokens predicted per row. */
+export interface BatchShape {
+  batch: number;
+  seqLen: number;
+}
+
 /** Computes the gradients of the model's weighted loss on one batch. */
 export interface GradientEngine {
   /** Gradient shards each batch is split into (1: the whole batch at once). */
   readonly shards: number;
-  /**
-   * `tokens` [batch, seqLen + 1] and `weights` [batch, seqLen], row-major. Reads the model's
-   * current parameters.
-   */
-  compute(
-    tokens: Int32Array,
-    weights: Float32Array,
-    batch: number,
-    seqLen: number,
-  ): Promise<BatchGradients>;
+  /** The gradients on batch `rows` of `shape`. Reads the model's current parameters. */
+  compute(rows: BatchRows, shape: BatchShape): Promise<BatchGradients>;
   /** Releases workers (the model stays the caller's). */
   close(): Promise<void>;
 }
@@ -56,10 +60,8 @@ export class LocalGradients implements GradientEngine {
   }
 
   async compute(
-    tokens: Int32Array,
-    weights: Float32Array,
-    batch: number,
-    seqLen: number,
+    { tokens, weights }: BatchRows,
+    { batch, seqLen }: BatchShape,
   ): Promise<BatchGradients> {
     const tok = tf.tensor2d(tokens, [batch, seqLen + 1], "int32");
     const w = tf.tensor2d(weights, [batch, seqLen]);

@@ -248,12 +248,7 @@ export async function trainStep(s: RunState): Promise<CurveRow> {
     totalSteps: sig.steps,
     minRatio: sig.minLrRatio,
   });
-  const { grads, loss } = await s.engine.compute(
-    batch.tokens,
-    batch.weights,
-    shape.batch,
-    shape.seqLen,
-  );
+  const { grads, loss } = await s.engine.compute(batch, shape);
   const { grads: clipped, norm } = clipByGlobalNorm(grads, sig.clipNorm);
   s.opt.apply(clipped, lr);
   tf.dispose([...grads.values(), ...clipped.values()]);

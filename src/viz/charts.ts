@@ -96,6 +96,21 @@ export interface Decoration {
   annotations: Record<string, unknown>[];
 }
 
+/** Plotly shape coordinates from x0 to x1 (data) over the plot's whole height. */
+function fullHeight(x0: number, x1: number) {
+  return { x0, x1, yref: "paper", y0: 0, y1: 1 };
+}
+
+/** Plotly shape coordinates from y0 to y1 (data) over the plot's whole width. */
+function fullWidth(y0: number, y1: number) {
+  return { xref: "paper", x0: 0, x1: 1, y0, y1 };
+}
+
+/** A filled rectangle without outline at `coords` ({@link fullHeight}, {@link fullWidth}). */
+function shadedRect(coords: Record<string, string | number>, color: string, opacity: number) {
+  return { type: "rect", ...coords, fillcolor: color, opacity, line: { width: 0 } };
+}
+
 /**
  * A shaded vertical band from x0 to x1 labelled above the plot (e.g. the long range 2.5-7.5 L0).
  * `labelX` is where the label sits (log axes need log10 of the centre).
@@ -107,37 +122,14 @@ export function xBand(
   opts: { color?: string; labelX?: number; row?: number } = {},
 ): Decoration {
   const color = opts.color ?? "#d62728";
-  return {
-    shapes: [{
-      type: "rect",
-      x0,
-      x1,
-      yref: "paper",
-      y0: 0,
-      y1: 1,
-      fillcolor: color,
-      opacity: 0.1,
-      line: { width: 0 },
-    }],
-    annotations: [label ? bandLabel(opts.labelX ?? (x0 + x1) / 2, label, color, opts.row) : []]
-      .flat(),
-  };
+  const band = shadedRect(fullHeight(x0, x1), color, 0.1);
+  return labelled(band, label, opts.labelX ?? (x0 + x1) / 2, color, opts.row);
 }
 
 /** A shaded horizontal band from y0 to y1 across the whole plot (e.g. 2.5-7.5 L0 on a y axis). */
 export function yBand(y0: number, y1: number, color = "#d62728"): Decoration {
   return {
-    shapes: [{
-      type: "rect",
-      xref: "paper",
-      x0: 0,
-      x1: 1,
-      y0,
-      y1,
-      fillcolor: color,
-      opacity: 0.12,
-      line: { width: 0 },
-    }],
+    shapes: [shadedRect(fullWidth(y0, y1), color, 0.12)],
     annotations: [],
   };
 }
@@ -149,18 +141,19 @@ export function vline(
   opts: { color?: string; labelX?: number; row?: number } = {},
 ): Decoration {
   const color = opts.color ?? "#7f7f7f";
-  return {
-    shapes: [{
-      type: "line",
-      x0: x,
-      x1: x,
-      yref: "paper",
-      y0: 0,
-      y1: 1,
-      line: { color, dash: "dash", width: 1.5 },
-    }],
-    annotations: label ? [bandLabel(opts.labelX ?? x, label, color, opts.row)] : [],
-  };
+  const line = { type: "line", ...fullHeight(x, x), line: { color, dash: "dash", width: 1.5 } };
+  return labelled(line, label, opts.labelX ?? x, color, opts.row);
+}
+
+/** One shape, with `label` (if any) above the plot at `labelX`. */
+function labelled(
+  shape: Record<string, unknown>,
+  label: string,
+  labelX: number,
+  color: string,
+  row?: number,
+): Decoration {
+  return { shapes: [shape], annotations: label ? [bandLabel(labelX, label, color, row)] : [] };
 }
 
 function bandLabel(x: number, text: string, color: string, row = 0) {
