@@ -60,17 +60,17 @@ Deno.test("PI curve: cost relative to the base, paired; the trend verdict follow
   assert.ok(Math.abs(s8.mean - 0.4) < 0.02, `s = 8 costs 0.8 / 2.0 = 40%, got ${s8.mean}`);
   assert.equal(
     piTrendVerdict(piTrend(grows), "step 0"),
-    "grows with s at every step measured step 0",
+    "grows with s at every step measured",
   );
   const flat = rows(() => 0.2);
   assert.equal(
     piTrendVerdict(piTrend(flat), "step 0"),
-    "cannot be told apart between any two factors step 0",
+    "cannot be told apart between any two factors",
   );
   // One fine-tune seed: no interval, so no verdict either way.
   assert.equal(
     piTrendVerdict(piTrend(rows((s) => 0.1 * s, [0])), "fine-tuned"),
-    "cannot be told yet fine-tuned: a fine-tune with one seed has no interval",
+    "cannot be told yet: a fine-tune with one seed has no interval",
   );
   assert.match(piTrend(flat)[0].sentence, /cannot be told apart/);
 });

@@ -127,20 +127,20 @@ const piName = (s: number) => s === 1 ? "`rope` (s = 1, no interpolation)" : `PI
 export function piTrendVerdict(lines: readonly AblationLine[], when: "step 0" | "fine-tuned") {
   const ls = lines.filter((l) => l.label.endsWith(`(${when})`));
   const steps = ls.map((l) => l.label.replace(` (${when})`, ""));
-  if (ls.length < 2) return `not enough factors measured ${when} to tell`;
+  if (ls.length < 2) return "not enough factors measured to tell";
   if (ls.some((l) => !Number.isFinite(l.interval.low))) {
-    return `cannot be told yet ${when}: a fine-tune with one seed has no interval`;
+    return "cannot be told yet: a fine-tune with one seed has no interval";
   }
   const up = ls.filter((l) => l.interval.low > 0), down = ls.filter((l) => l.interval.high < 0);
-  if (up.length === ls.length) return `grows with s at every step measured ${when}`;
+  if (up.length === ls.length) return "grows with s at every step measured";
   if (down.length) {
-    return `does not grow monotonically with s ${when} (falls at ${
+    return `does not grow monotonically with s (falls at ${
       down.map((_, i) => steps[ls.indexOf(down[i])]).join(", ")
     })`;
   }
-  if (!up.length) return `cannot be told apart between any two factors ${when}`;
+  if (!up.length) return "cannot be told apart between any two factors";
   return `grows at ${up.map((l) => steps[ls.indexOf(l)]).join(", ")}, and the other steps ` +
-    `cannot be told apart ${when}`;
+    "cannot be told apart";
 }
 
 const BANDS: { metric: MetricName; label: string; higherIsBetter: boolean; digits: number }[] = [

@@ -74,7 +74,9 @@ export function transferTable(
       }`,
       addressedBy: "computed (spectrumTable); ablation pi_s2 / pi_s4 / pi (s = 2, 4, 8): " +
         (findings?.pi.length
-          ? `measured: near-range cost ${piTrendVerdict(findings.piTrend, "step 0")}; ${
+          ? `measured: near-range cost at step 0 ${
+            piTrendVerdict(findings.piTrend, "step 0")
+          }; fine-tuned (s = 1 is the rope control) ${
             piTrendVerdict(findings.piTrend, "fine-tuned")
           }`
           : "pending"),
