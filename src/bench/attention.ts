@@ -23,6 +23,7 @@
  * @module
  */
 import { OtherCpu } from "../util/cpu_share.ts";
+import { codeVersion } from "../util/git.ts";
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
@@ -69,6 +70,9 @@ export interface AttentionRow {
   loadAfter?: number;
   adapter?: string;
   note?: string;
+  /** Other processes' share of the cores while it ran, and the commit (util/git.ts). */
+  otherCpuShare?: number;
+  commit?: string;
 }
 
 const T5 = { numBuckets: 32, maxDistance: 128 };
@@ -181,11 +185,22 @@ async function measureInChild(
   const other = new OtherCpu();
   const row = await measureChild(c, timeoutS);
   const loadAfter = loadAverage();
+  const otherCpuShare = other.share();
   const note = [
     c.backend === "webgpu" && adapter.includes("(software)") ? "software adapter" : "",
-    loadNote(loadBefore, loadAfter, other.share()),
+    loadNote(loadBefore, loadAfter, otherCpuShare),
   ].filter(Boolean).join("; ");
-  return { ...row, cpu: machine().cpu, loadBefore, loadAfter, adapter, note };
+  const commit = await codeVersion();
+  return {
+    ...row,
+    cpu: machine().cpu,
+    loadBefore,
+    loadAfter,
+    adapter,
+    note,
+    otherCpuShare,
+    commit,
+  };
 }
 
 async function measureChild(c: AttentionCase, timeoutS: number): Promise<AttentionRow> {
@@ -232,6 +247,8 @@ const CSV_COLUMNS: (keyof AttentionRow)[] = [
   "loadAfter",
   "adapter",
   "note",
+  "otherCpuShare",
+  "commit",
 ];
 
 function toCsv(rows: AttentionRow[]): string {

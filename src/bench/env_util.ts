@@ -110,11 +110,17 @@ export function csvField(v: string | number | boolean): string {
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** A CSV text from a header and rows of fields. */
+/** A CSV text from a header and rows of fields; a row of another width is refused. */
 export function toCsv(
   header: readonly string[],
   rows: ReadonlyArray<ReadonlyArray<string | number | boolean>>,
 ): string {
+  const bad = rows.findIndex((r) => r.length !== header.length);
+  if (bad >= 0) {
+    throw new RangeError(
+      `CSV row ${bad} has ${rows[bad].length} fields; the header has ${header.length}`,
+    );
+  }
   return [header.join(","), ...rows.map((r) => r.map(csvField).join(","))].join("\n") + "\n";
 }
 

@@ -11,6 +11,7 @@
  * @module
  */
 import { OtherCpu } from "../util/cpu_share.ts";
+import { codeVersion } from "../util/git.ts";
 import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
@@ -48,6 +49,8 @@ const HEADER = [
   "backend",
   "adapter",
   "note",
+  "other_cpu_share",
+  "commit",
 ];
 
 function parse(args: string[]) {
@@ -78,6 +81,7 @@ function parse(args: string[]) {
 export async function run(args: string[]): Promise<void> {
   const o = parse(args);
   const adapter = adapterText(await checkedAdapter(o.backend, o.allowSoftware), o.backend);
+  const commit = await codeVersion();
   // Pool threads beyond the first need a CPU backend (one GPU is not shared by threads).
   if (o.backend === "webgpu") o.threads = [1];
   await initBackend({ backend: o.backend });
@@ -141,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
       +s.min.toFixed(3),
       +s.max.toFixed(3),
       speedup,
-      ...machineCells(loadBefore, loadAfter, o.backend, adapter, otherShare),
+      ...machineCells(loadBefore, loadAfter, o.backend, adapter, otherShare, commit),
     ];
   });
   await writeFileAtomic(o.out, toCsv(HEADER, rows));

@@ -35,7 +35,8 @@ const HEADER = [
   "preset",
   "backend",
   "adapter",
-  "load",
+  "load_before",
+  "load_after",
   "note",
 ];
 /** Largest relative error the kernel checks accept (float32 on a GPU, sums over N). */

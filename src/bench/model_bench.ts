@@ -55,15 +55,19 @@ export function modelBenchFlags(
 
 /**
  * The cells a model bench row ends with: CPU, cores, load average before and after (or the
- * highest seen), backend, adapter and the note (from other processes' CPU share when known).
+ * highest seen), backend, adapter, the note (from other processes' CPU share when known), that
+ * share, and the commit the code ran at (util/git.ts codeVersion).
  */
 export function machineCells(
   before: number,
   after: number,
   backend: BackendName,
   adapter: string,
-  otherShare = NaN,
+  otherShare: number,
+  commit: string,
 ): Array<string | number> {
   const { cpu, cores } = machine();
-  return [cpu, cores, before, after, backend, adapter, loadNote(before, after, otherShare)];
+  const note = loadNote(before, after, otherShare);
+  const share = Number.isFinite(otherShare) ? +otherShare.toFixed(4) : "";
+  return [cpu, cores, before, after, backend, adapter, note, share, commit];
 }

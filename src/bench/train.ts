@@ -18,6 +18,7 @@
  * @module
  */
 import { OtherCpu } from "../util/cpu_share.ts";
+import { codeVersion } from "../util/git.ts";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
 import type { Preset } from "../model/presets.ts";
@@ -56,6 +57,8 @@ const HEADER = [
   "backend",
   "adapter",
   "note",
+  "other_cpu_share",
+  "commit",
   // The median again, under the name src/decision/scale.ts reads (the CSV's earlier format).
   "tokens_per_s",
 ];
@@ -119,7 +122,7 @@ interface LengthTimings {
 function summaryRows(
   p: Preset,
   m: LengthTimings,
-  o: { steps: number; warmup: number; backend: BackendName; adapter: string },
+  o: { steps: number; warmup: number; backend: BackendName; adapter: string; commit: string },
 ): Array<Array<string | number>> {
   const done = m.impls.map((_, i) => i).filter((i) => m.tps[i].length > 0);
   const sums = new Map(done.map((i) => [i, summarize(m.tps[i])]));
@@ -143,7 +146,7 @@ function summaryRows(
       +s.min.toFixed(1),
       +s.max.toFixed(1),
       ours && bestPeer > 0 ? +(s.median / bestPeer).toFixed(3) : "",
-      ...machineCells(before, after, o.backend, o.adapter, m.other.share()),
+      ...machineCells(before, after, o.backend, o.adapter, m.other.share(), o.commit),
       +s.median.toFixed(1),
     ];
   });
@@ -157,7 +160,14 @@ async function measureLength(
   p: Preset,
   t: number,
   impls: Impl[],
-  o: { steps: number; warmup: number; repeats: number; backend: BackendName; adapter: string },
+  o: {
+    steps: number;
+    warmup: number;
+    repeats: number;
+    backend: BackendName;
+    adapter: string;
+    commit: string;
+  },
   progress: (rows: Array<Array<string | number>>) => Promise<void>,
 ): Promise<Array<Array<string | number>>> {
   const batch = Math.max(1, Math.floor(TOKENS_PER_STEP / t));
@@ -226,6 +236,7 @@ export async function run(args: string[]): Promise<void> {
   const o = parse(args);
   if (o.peers.length) await ensurePackages(PEER_PACKAGES);
   const adapter = adapterText(await checkedAdapter(o.backend, o.allowSoftware), o.backend);
+  const commit = await codeVersion();
   await initBackend({ backend: o.backend });
   const rows: Array<Array<string | number>> = [];
   for (const t of o.lengths) {
@@ -238,7 +249,7 @@ export async function run(args: string[]): Promise<void> {
     // The CSV is rewritten after every measurement: partial results survive a stop.
     const save = (part: Array<Array<string | number>>) =>
       writeFileAtomic(o.out, toCsv(HEADER, [...rows, ...part]));
-    rows.push(...await measureLength(o.p, t, impls, { ...o, adapter }, save));
+    rows.push(...await measureLength(o.p, t, impls, { ...o, adapter, commit }, save));
   }
   for (const r of rows) {
     console.log(

@@ -35,3 +35,11 @@ export async function isDirty(paths: readonly string[] = ["src"]): Promise<boole
     return false;
   }
 }
+
+/**
+ * The commit a measurement ran at, for a CSV cell: the full hash, with "+dirty" when tracked files
+ * under src/ had uncommitted changes (the numbers then belong to no commit).
+ */
+export async function codeVersion(): Promise<string> {
+  return `${await gitCommit()}${(await isDirty(["src"])) ? "+dirty" : ""}`;
+}
