@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parsePeerSpec } from "../src/bench/train_util.ts";
 import {
   checkedAdapter,
   contextCells,
@@ -39,4 +40,24 @@ Deno.test("a software WebGPU adapter is refused for timing unless allowed", asyn
   await assert.rejects(checkedAdapter("webgpu", false), /software one.*--allow-software/);
   assert.equal((await checkedAdapter("webgpu", true)).isFallbackAdapter, true);
   assert.equal((await checkedAdapter("wasm", false)).isFallbackAdapter, true);
+});
+
+Deno.test("bench train --peer: attn[:chunk][@threads][+avx512] parsed, bad entries name the form", () => {
+  assert.deepEqual(parsePeerSpec("full"), { attn: "full", threads: 2, avx512: false });
+  assert.deepEqual(parsePeerSpec("chunked", 128), {
+    attn: "chunked",
+    chunk: 128,
+    threads: 2,
+    avx512: false,
+  });
+  assert.deepEqual(parsePeerSpec("chunked:64@1+avx512"), {
+    attn: "chunked",
+    chunk: 64,
+    threads: 1,
+    avx512: true,
+  });
+  assert.deepEqual(parsePeerSpec("full@1"), { attn: "full", threads: 1, avx512: false });
+  for (const bad of ["full:64", "chunked:0", "sdpa", "full@0", "chunked:64+avx2", ""]) {
+    assert.throws(() => parsePeerSpec(bad), /--peer entries are full\|chunked/, bad);
+  }
 });

@@ -13,7 +13,7 @@
  * tokens per step (B = 4,096 / T).
  *
  * Flags: --lengths 256,2048 --steps 10 --warmup 2 --repeats 3 --workers 1,2 --peer full,chunked
- * --chunk 256 --no-peer --backend wasm|cpu|webgpu --allow-software --preset tiny|course|full
+ * (each entry attn[:chunk][@threads][+avx512], e.g. chunked:64@1+avx512) --chunk 256 (default chunk) --no-peer --backend wasm|cpu|webgpu --allow-software --preset tiny|course|full
  * --out assets/bench/train.csv
  * @module
  */
@@ -28,9 +28,10 @@ import { machineCells, modelBenchFlags, modelBenchOptions } from "./model_bench.
 import {
   measureOurs,
   measurePeer,
+  parsePeerSpec,
   PEER_PACKAGES,
-  type PeerAttention,
   type PeerInfo,
+  type PeerSpec,
 } from "./train_util.ts";
 import { ensurePackages } from "../tools/setup.ts";
 
@@ -77,8 +78,7 @@ function implementations(
     steps: number;
     warmup: number;
     workers: number[];
-    peers: PeerAttention[];
-    chunk: number;
+    peers: PeerSpec[];
     backend: BackendName;
   },
 ): Impl[] {
@@ -89,15 +89,18 @@ function implementations(
       config: `workers=${w} (data-parallel threads)`,
     }),
   }));
-  const peers = o.peers.map((attn): Impl => ({
-    name: `pytorch-${attn}`,
+  const peers = o.peers.map((spec): Impl => ({
+    name: `pytorch-${spec.attn}${spec.chunk ? `:${spec.chunk}` : ""}@${spec.threads}${
+      spec.avx512 ? "+avx512" : ""
+    }`,
     measure: async () => {
-      const r: PeerInfo = await measurePeer(p, t, batch, o.steps, o.warmup, attn, o.chunk);
-      const chunk = attn === "chunked" ? ` chunk=${Math.min(o.chunk, t)}` : "";
+      const r: PeerInfo = await measurePeer(p, t, batch, o.steps, o.warmup, spec);
+      const chunk = spec.chunk ? ` chunk=${Math.min(spec.chunk, t)}` : "";
+      const isa = spec.avx512 ? " ATEN_CPU_CAPABILITY=avx512" : "";
       return {
         tps: r.tokensPerS,
         config:
-          `torch ${r.torch} threads=${r.threads} blas_threads=${r.blasThreads}${chunk} blas=${r.blas} env=${
+          `torch ${r.torch} threads=${r.threads} blas_threads=${r.blasThreads}${chunk}${isa} blas=${r.blas} env=${
             JSON.stringify(r.openblasEnv)
           }`,
       };
@@ -211,12 +214,10 @@ function parse(args: string[]) {
       "no-peer": { type: "boolean", default: false },
     },
   });
-  const peers = values["no-peer"] ? [] : values.peer!.split(",") as PeerAttention[];
-  for (const a of peers) {
-    if (a !== "full" && a !== "chunked") {
-      throw new RangeError(`--peer must list full and/or chunked; got "${a}"`);
-    }
-  }
+  const chunk = intFlag("chunk", values.chunk!, 1);
+  const peers = values["no-peer"]
+    ? []
+    : values.peer!.split(",").map((s) => parsePeerSpec(s, chunk));
   const common = modelBenchFlags(values);
   return {
     ...common,
@@ -227,7 +228,6 @@ function parse(args: string[]) {
     repeats: intFlag("repeats", values.repeats!, 1),
     workers: values.workers!.split(",").map((x) => intFlag("workers", x, 1)),
     peers,
-    chunk: intFlag("chunk", values.chunk!, 1),
   };
 }
 

@@ -32,6 +32,36 @@ export const PEER_UNSET_ENV = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
 export type PeerAttention = "full" | "chunked";
 
 /**
+ * One PyTorch configuration to time: attention formulation, chunk (chunked only), torch threads,
+ * and whether ATen may use its AVX-512 kernels (`ATEN_CPU_CAPABILITY=avx512`; by default 1.13
+ * picks AVX2 on AVX-512 machines). Written `attn[:chunk][@threads][+avx512]`, e.g.
+ * `chunked:64@1+avx512`; the peer search times several and the ratio is against the best.
+ */
+export interface PeerSpec {
+  attn: PeerAttention;
+  chunk?: number;
+  threads: number;
+  avx512: boolean;
+}
+
+/** Parses a `--peer` entry (see {@link PeerSpec}), naming the flag and the form on bad input. */
+export function parsePeerSpec(s: string, defaultChunk = 256): PeerSpec {
+  const m = /^(full|chunked)(?::(\d+))?(?:@(\d+))?(\+avx512)?$/.exec(s);
+  if (!m || (m[1] === "full" && m[2] !== undefined) || m[2] === "0" || m[3] === "0") {
+    throw new RangeError(
+      `--peer entries are full|chunked[:chunk >= 1][@threads >= 1][+avx512] (chunk only with ` +
+        `chunked); got "${s}"`,
+    );
+  }
+  return {
+    attn: m[1] as PeerAttention,
+    ...(m[1] === "chunked" ? { chunk: m[2] ? Number(m[2]) : defaultChunk } : {}),
+    threads: m[3] ? Number(m[3]) : 2,
+    avx512: m[4] !== undefined,
+  };
+}
+
+/**
  * Our tokens/s: `steps` timed training steps (after `warmup`) of preset `p`'s model on random
  * tokens [batch, t + 1], gradients over `workers` threads (1: this thread only).
  */
@@ -104,8 +134,7 @@ export async function measurePeer(
   batch: number,
   steps: number,
   warmup: number,
-  attn: PeerAttention,
-  chunk: number,
+  spec: PeerSpec,
 ): Promise<PeerInfo> {
   const script = new URL("./train_peer.py", import.meta.url).pathname;
   const flags: Record<string, number | string> = {
@@ -118,12 +147,15 @@ export async function measurePeer(
     batch,
     steps,
     warmup,
-    threads: 2,
-    attn,
-    chunk,
+    threads: spec.threads,
+    attn: spec.attn,
+    chunk: spec.chunk ?? t,
   };
   const env = Deno.env.toObject();
   for (const k of PEER_UNSET_ENV) delete env[k];
+  if (spec.avx512) env.ATEN_CPU_CAPABILITY = "avx512";
+  // torch.set_num_threads does not reach OpenBLAS's own pool: give it the same count.
+  env.OPENBLAS_NUM_THREADS = String(spec.threads);
   const out = await new Deno.Command(PEER_PYTHON, {
     args: [script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])],
     env,
