@@ -120,6 +120,7 @@ Deno.test("paired difference: coverage of 95% intervals is near nominal (simulat
   // Binomial(100, 0.95) falls below 87 with probability about 0.5%.
   assert.ok(binCovered >= 87, `0/1 outcomes: covered ${binCovered}/${binSims}`);
 });
+
 Deno.test("a cell evaluated once (step 0) resamples examples only; counted once", () => {
   const rows: SampleRow[] = [];
   for (let i = 0; i < 10; i++) {

@@ -56,6 +56,10 @@ const has = (samples: readonly SampleRow[], option: string, metric: MetricName, 
     r.option === option && r.metric === metric && (step === undefined || r.step === step)
   );
 
+/** True when `option` has fine-tuned rows (any step > 0) of `metric`. */
+const hasTuned = (samples: readonly SampleRow[], option: string, metric: MetricName) =>
+  samples.some((r) => r.option === option && r.metric === metric && r.step > 0);
+
 const fmtPct = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}%`;
 const fmt = (digits: number) => (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
 
@@ -68,7 +72,7 @@ export function piScaleCurve(samples: readonly SampleRow[]): PiPoint[] {
       const q = { metric: "near_bpb" as const, step: 0, a: option, b: "base", relative: true };
       out.push({ option, s, when: "step 0", nearCost: pairedDifference(samples, q) });
     }
-    if (samples.some((r) => r.option === option && r.metric === "near_bpb" && r.step > 0)) {
+    if (hasTuned(samples, option, "near_bpb")) {
       const q = {
         metric: "near_bpb" as const,
         step: "final" as const,
@@ -88,8 +92,7 @@ export function piScaleCurve(samples: readonly SampleRow[]): PiPoint[] {
  * measured factors, at step 0 and fine-tuned, each as a hedged sentence.
  */
 export function piTrend(samples: readonly SampleRow[]): AblationLine[] {
-  const tuned = (o: string) =>
-    samples.some((r) => r.option === o && r.metric === "near_bpb" && r.step > 0);
+  const tuned = (o: string) => hasTuned(samples, o, "near_bpb");
   const out: AblationLine[] = [];
   for (const when of ["step 0", "fine-tuned"] as const) {
     // s = 1 (rope) exists only fine-tuned: at step 0 it is the base model itself.
@@ -213,9 +216,7 @@ function identityWithin(samples: readonly SampleRow[]): number | null {
 function dynamicVsTuned(samples: readonly SampleRow[]): AblationLine[] {
   const out: AblationLine[] = [];
   for (const b of ["ntk", "yarn"]) {
-    const tuned = samples.some((r) =>
-      r.option === b && r.metric === "long_retrieval_acc" && r.step > 0
-    );
+    const tuned = hasTuned(samples, b, "long_retrieval_acc");
     if (!tuned || !has(samples, "ntk_dynamic", "long_retrieval_acc", 0)) continue;
     const interval = pairedDifference(samples, {
       metric: "long_retrieval_acc",

@@ -31,7 +31,7 @@ import { ABLATION_IDS } from "./registry.ts";
 import { exists, readJson } from "../util/files.ts";
 import { splitOwnFlags } from "../util/cli.ts";
 import { evaluationPlan } from "../eval/long_context.ts";
-import { FINETUNE_DEFAULTS } from "./run.ts";
+import { DEFAULT_SEEDS, FINETUNE_DEFAULTS } from "./run.ts";
 import { RetrofitWorkspace } from "./workspace.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
@@ -175,7 +175,7 @@ export async function reuseRecords(
 // The seeds the retrofit will run (its default when --seeds is not passed).
 function seedList(pass: readonly string[]): number[] {
   const i = pass.findIndex((a) => a === "--seeds" || a.startsWith("--seeds="));
-  const v = i < 0 ? "0,1,2,3,4" : pass[i].includes("=") ? pass[i].split("=")[1] : pass[i + 1];
+  const v = i < 0 ? DEFAULT_SEEDS : pass[i].includes("=") ? pass[i].split("=")[1] : pass[i + 1];
   return v.split(",").map(Number);
 }
 

@@ -383,7 +383,7 @@ function parseRunFlags(argv: string[]) {
       preset: { type: "string", default: Deno.env.get("COURSE_PRESET") ?? "course" },
       base: { type: "string" },
       options: { type: "string", default: RETROFIT_IDS.join(",") },
-      seeds: { type: "string", default: "0,1,2,3,4" },
+      seeds: { type: "string", default: DEFAULT_SEEDS },
       mitigate: { type: "string" },
       steps: { type: "string" },
       "eval-at": { type: "string" },
@@ -445,6 +445,9 @@ function mitigationsFlag(value: string | undefined): string[] {
     return m;
   });
 }
+
+/** The fine-tune seeds when `--seeds` is not given. */
+export const DEFAULT_SEEDS = "0,1,2,3,4";
 
 /** Parses the command line and runs the experiment. */
 export async function main(argv: string[]): Promise<AssembleResult | undefined> {
