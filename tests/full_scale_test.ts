@@ -129,4 +129,28 @@ Deno.test("literature: every entry names its passage and where it was checked; i
   }
   assert.ok(literatureRows().every((r) => r["checked in"].length > 0));
   assert.ok(unverifiedEntries().some((e) => e.id === "t5-buckets"));
+  // A copy kind must be backed by its address: arXiv itself, or a PDF at a named commit.
+  for (const e of LITERATURE) {
+    if (e.copy === "arxiv") {
+      assert.match(e.verified, /(arxiv\.org|ar5iv\.labs\.arxiv\.org)\//, e.id);
+    }
+    if (e.copy === "paper PDF") {
+      assert.match(e.verified, /arXiv \d{4}\.\d{5}v\d PDF .* @[0-9a-f]{7}/, e.id);
+    }
+  }
+});
+
+Deno.test("literature: the near-range comparisons use numbers from their entry's quoted row", async () => {
+  const { LITERATURE, PAPER_NEAR_COMPARISONS, logPerplexityCost } = await import(
+    "../src/decision/literature.ts"
+  );
+  for (const c of PAPER_NEAR_COMPARISONS) {
+    const e = LITERATURE.find((x) => x.id === c.entry);
+    assert.ok(e, `${c.entry}: no such entry`);
+    for (const p of [c.perplexityA, c.perplexityB]) {
+      assert.ok(e.verified.includes(p.toFixed(2)), `${c.entry}: ${p} is not in the quoted row`);
+    }
+  }
+  assert.ok(Math.abs(logPerplexityCost(7.23, 7.2) - (Math.log(7.23) / Math.log(7.2) - 1)) < 1e-15);
+  assert.throws(() => logPerplexityCost(0.5, 7.2), /perplexities must be > 1/);
 });

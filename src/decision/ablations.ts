@@ -61,7 +61,8 @@ const hasTuned = (samples: readonly SampleRow[], option: string, metric: MetricN
   samples.some((r) => r.option === option && r.metric === metric && r.step > 0);
 
 const fmtPct = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}%`;
-const fmt = (digits: number) => (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
+/** A signed number with `digits` decimals (`+0.12`), for difference sentences. */
+export const fmt = (digits: number) => (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
 
 /** Near-range cost of PI at each measured s, at step 0 and at the final budget. */
 export function piScaleCurve(samples: readonly SampleRow[]): PiPoint[] {
@@ -146,7 +147,13 @@ export function piTrendVerdict(lines: readonly AblationLine[], when: "step 0" | 
     "cannot be told apart";
 }
 
-const BANDS: { metric: MetricName; label: string; higherIsBetter: boolean; digits: number }[] = [
+/** The three bands the ablations compare on, with their direction and print precision. */
+export const BANDS: readonly {
+  metric: MetricName;
+  label: string;
+  higherIsBetter: boolean;
+  digits: number;
+}[] = [
   { metric: "near_bpb", label: "near-range bits/byte", higherIsBetter: false, digits: 3 },
   { metric: "near_retrieval_acc", label: "near-range retrieval", higherIsBetter: true, digits: 2 },
   { metric: "long_retrieval_acc", label: "long-range retrieval", higherIsBetter: true, digits: 2 },

@@ -1,9 +1,9 @@
 /**
  * What the papers report at scale, as data. Each entry is one number (or one stated setting) with
  * where it sits in the paper and where it was checked: `verified` names the passage the number
- * was read from (abstract, figure caption, section) and the copy that was read; an entry whose
- * paper text could not be read says `not verified` and gives the source actually used instead.
- * Numbers from a paper's tables that could not be read are not listed at all.
+ * was read from (abstract, table row, figure caption, section) and the copy that was read, and
+ * `copy` says what kind of copy that was (arXiv itself, the paper's arXiv-stamped PDF at a named
+ * commit, or a secondary reproduction). Table numbers are quoted as the row reads.
  *
  * @example
  * ```ts
@@ -13,6 +13,17 @@
  * ```
  * @module
  */
+
+/** How an entry's passage was read. */
+export type SourceCopy =
+  /** On arxiv.org or ar5iv itself. */
+  | "arxiv"
+  /** The paper's own PDF (its arXiv stamp checked), kept in a repository, named with its commit. */
+  | "paper PDF"
+  /** A mirror, a review site or a README: the passage as someone else reproduced it. */
+  | "secondary"
+  /** The passage could not be read; the entry says what was used instead. */
+  | "none";
 
 /** One reported number or setting. */
 export interface LiteratureEntry {
@@ -24,7 +35,7 @@ export interface LiteratureEntry {
   citation: string;
   /** arXiv id, or null for a paper cited by venue. */
   arxiv: string | null;
-  /** Where in the paper: "abstract", "Figure 1 caption", "Section 2.1", ... */
+  /** Where in the paper: "abstract", "Table 1", "Figure 1 caption", "Section 2.1", ... */
   where: string;
   model: string;
   /** Pretraining -> evaluated / served lengths (tokens), as the passage states them. */
@@ -35,20 +46,40 @@ export interface LiteratureEntry {
   quantity: string;
   /** The number or setting, as written in the passage. */
   value: string;
-  /** Where it was checked: the passage and the copy read, or "not verified: ..." with why. */
+  /** How the passage was read (see {@link SourceCopy}). */
+  copy: SourceCopy;
+  /** Where it was checked: the passage and the copy read, or what was used instead. */
   verified: string;
   /** Which course measurement or computation it sits beside (notebook 10). */
   courseCounterpart: string;
 }
+
+// The copies read (PDF text extracted with pypdf; each PDF's first page carries its arXiv stamp).
+const PI_PDF = "arXiv 2306.15595v2 PDF (stamp '28 Jun 2023'), in viktor-shcherb/msc_thesis " +
+  "@76c5ebc references/2023-06-pi-positional-interpolation/2306.15595.pdf";
+const YARN_V2_PDF = "arXiv 2309.00071v2 PDF (stamp '1 Nov 2023'), in the authors' repository " +
+  "jquesnelle/yarn @995db5b paper/yarn.pdf";
+const YARN_V1_PDF = "arXiv 2309.00071v1 PDF (stamp 'submit/5089635 31 Aug 2023'), in the " +
+  "authors' repository jquesnelle/yarn @533d064 paper/yarn.pdf";
+const ALIBI_PDF = "arXiv 2108.12409v2 PDF (stamp '22 Apr 2022'), in viktor-shcherb/msc_thesis " +
+  "@76c5ebc references/2022-04-alibi-train-short-test-long/2108.12409.pdf";
+const RULER_PDF = "arXiv 2404.06654v3 PDF (stamp '6 Aug 2024'), in viktor-shcherb/msc_thesis " +
+  "@76c5ebc references/2024-10-ruler-context-size/2404.06654.pdf";
+
+const PI = "Chen et al. 2023, Extending Context Window of Large Language Models via Positional " +
+  "Interpolation";
+const YARN = "Peng et al. 2023, YaRN: Efficient Context Window Extension of Large Language Models";
+const ALIBI = "Press et al. 2022, Train Short, Test Long: Attention with Linear Biases Enables " +
+  "Input Length Extrapolation";
+const RULER = "Hsieh et al. 2024, RULER: What's the Real Context Size of Your Long-Context " +
+  "Language Models?";
 
 /** The entries, grouped by paper. */
 export const LITERATURE: readonly LiteratureEntry[] = [
   {
     id: "pi-32k",
     paper: "PI",
-    citation:
-      "Chen et al. 2023, Extending Context Window of Large Language Models via Positional " +
-      "Interpolation",
+    citation: PI,
     arxiv: "2306.15595",
     where: "abstract",
     model: "LLaMA 7B to 65B",
@@ -56,15 +87,15 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "within 1000",
     quantity: "context window reached with minimal fine-tuning",
     value: "32768 tokens within 1000 fine-tuning steps",
-    verified: "abstract of arXiv 2306.15595 v1, read in the copy at summarizepaper.com/en/tree/" +
-      "2306.15595v1 (CC BY 4.0 abstract) and aitopics.org (same text)",
+    copy: "arxiv",
+    verified: `abstract, read at arxiv.org/abs/2306.15595v2 (same sentence in the ${PI_PDF})`,
     courseCounterpart:
       "course fine-tune: 128 steps of one 2,048-byte sequence (FINETUNE_DEFAULTS.course)",
   },
   {
     id: "pi-bound",
     paper: "PI",
-    citation: "Chen et al. 2023",
+    citation: PI,
     arxiv: "2306.15595",
     where: "abstract",
     model: "(theory)",
@@ -72,13 +103,14 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "",
     quantity: "upper bound of interpolation vs extrapolation (attention score)",
     value: "at least ~600x smaller",
-    verified: "abstract of arXiv 2306.15595 v1 (summarizepaper.com copy)",
+    copy: "arxiv",
+    verified: "abstract, read at arxiv.org/abs/2306.15595v2",
     courseCounterpart: "pi at step 0 vs rope at step 0 (near and long bits/byte)",
   },
   {
     id: "pi-l0",
     paper: "PI",
-    citation: "Chen et al. 2023",
+    citation: PI,
     arxiv: "2306.15595",
     where: "Figure 1 caption",
     model: "LLaMA",
@@ -86,14 +118,48 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "",
     quantity: "pretraining context of the extended models",
     value: "2048",
-    verified: "Figure 1 caption as reproduced on liner.com's review of 2306.15595; not checked " +
-      "against the PDF itself",
+    copy: "paper PDF",
+    verified: `Figure 1 caption ("a Llama model pre-trained with a 2048 context window ` +
+      `length"), ${PI_PDF}`,
     courseCounterpart: "course L0 = 256 bytes",
+  },
+  {
+    id: "pi-table1-pg19",
+    paper: "PI",
+    citation: PI,
+    arxiv: "2306.15595",
+    where: "Table 1 (PG19 perplexity; 1000 fine-tune steps per Section 3.1)",
+    model: "LLaMA 7B",
+    lengths: "2048 -> 32768 (s = 16), evaluated at 2048 ... 32768",
+    steps: "1000",
+    quantity: "perplexity at 2048 / at 32768; the unextended model at 2048",
+    value: "PI 32768: 7.23 at 2048, 6.77 at 32768; no extension: 7.20 at 2048, > 10^3 beyond",
+    copy: "paper PDF",
+    verified: `Table 1 rows "7B 2048 None 7.20 > 103 ..." and "7B 32768 PI 7.23 7.04 6.91 ` +
+      `6.80 6.77" (superscripts flattened by the text extraction), ${PI_PDF}`,
+    courseCounterpart: "PI's near-range cost after the fine-tune (section 4)",
+  },
+  {
+    id: "pi-table4-passkey",
+    paper: "PI",
+    citation: PI,
+    arxiv: "2306.15595",
+    where: "Table 4 (effective passkey window k_max by fine-tune step)",
+    model: "LLaMA 7B",
+    lengths: "2048 -> 32768",
+    steps: "200, 400, 600, 800, 1000",
+    quantity: "largest k with >= 20% passkey success at every k' <= k",
+    value: "32768, 32768, 18432, 32768, 32768 (direct fine-tuning to 8192: 2560 after 10000 " +
+      "steps)",
+    copy: "paper PDF",
+    verified: `Table 4 rows "7B 32768 PI 32768 32768 18432 32768 32768 -" and "7B 8192 FT ` +
+      `1792 2048 2048 2048 2304 2560", ${PI_PDF}`,
+    courseCounterpart: "course long-range retrieval of pi and rope, fine-tuned (chapter 09)",
   },
   {
     id: "yarn-efficiency",
     paper: "YaRN",
-    citation: "Peng et al. 2023, YaRN: Efficient Context Window Extension of Large Language Models",
+    citation: YARN,
     arxiv: "2309.00071",
     where: "abstract",
     model: "LLaMA / Llama 2",
@@ -101,29 +167,80 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "",
     quantity: "training cost relative to previous methods",
     value: "10x less tokens and 2.5x less training steps",
-    verified: "abstract of arXiv 2309.00071 v3, read at arxiv.org/html/2309.00071v3",
+    copy: "arxiv",
+    verified: "abstract, read at pdf.arxiv.org/abs/2309.00071 (v2); same sentence in the " +
+      YARN_V2_PDF,
     courseCounterpart: "course: every option on the same 128-step budget curve (16-128)",
+  },
+  {
+    id: "yarn-steps",
+    paper: "YaRN",
+    citation: YARN,
+    arxiv: "2309.00071",
+    where: "Section 4.1 (training)",
+    model: "Llama 2 7B / 13B",
+    lengths: "4096 -> 64k (s = 16) and 128k (s = 32)",
+    steps: "400 (s = 16, global batch 64), then 200 more for s = 32",
+    quantity: "fine-tune budget",
+    value: "400 steps, batch 64, PG19 in 64k segments; s = 32: 200 more steps from s = 16",
+    copy: "paper PDF",
+    verified: `Section 4.1 ("For s = 16 we fine-tuned for 400 steps with global batch size 64 ` +
+      `... trained for an additional 200 steps"); 4096 from Section 4.3.1 and B.3, ${YARN_V2_PDF}`,
+    courseCounterpart: "course fine-tune: 128 steps of one sequence, half of them retrieval rows",
+  },
+  {
+    id: "yarn-table1",
+    paper: "YaRN",
+    citation: YARN,
+    arxiv: "2309.00071",
+    where: "Table 1 (Proof-pile sliding-window perplexity, S = 256)",
+    model: "Llama 2 7B",
+    lengths: "4096 -> 8192 (s = 2), evaluated at 2048 ... 10240",
+    steps: "PI and NTK 1B tokens, YaRN 400M tokens",
+    quantity: "perplexity at 2048 / 8192 / 10240 (past the extended window)",
+    value: "PI 3.92 / 3.34 / 8.07; NTK (theta 20k) 4.20 / 3.59 / 6.24; YaRN 3.91 / 3.35 / 6.04",
+    copy: "paper PDF",
+    verified: `Table 1 rows "PI (s = 2) 1B 8k 3.92 3.51 3.51 3.34 8.07", "NTK (θ = 20k) 1B ` +
+      `8k 4.20 3.75 3.74 3.59 6.24", "YaRN (s = 2) 400M 8k 3.91 3.50 3.51 3.35 6.04", ` +
+      YARN_V2_PDF,
+    courseCounterpart: "course near-range bits/byte of pi, ntk and yarn (chapter 09)",
+  },
+  {
+    id: "yarn-passkey",
+    paper: "YaRN",
+    citation: YARN,
+    arxiv: "2309.00071",
+    where: "Table 5 (passkey retrieval)",
+    model: "Llama 2 7B, YaRN s = 16 / s = 32",
+    lengths: "extended to 64k / 128k, trained on 64k",
+    steps: "400 / 400 + 200",
+    quantity: "passkey accuracy up to the stated context",
+    value: "96.3% (s = 16, to 64k); 99.4% (s = 32, to 128k)",
+    copy: "paper PDF",
+    verified: `Table 5 rows "7B YaRN 16 64k 64k YaRN 64k 96.3%" and "7B YaRN 32 128k 64k ` +
+      `YaRN 128k 99.4%", ${YARN_V2_PDF}`,
+    courseCounterpart: "course long-range retrieval of yarn (chapter 09)",
   },
   {
     id: "yarn-checkpoints",
     paper: "YaRN",
-    citation: "Peng et al. 2023",
+    citation: YARN,
     arxiv: "2309.00071",
-    where: "abstract (v2)",
+    where: "abstract (v1; v2 reworded it)",
     model: "Llama 2 7B / 13B",
-    lengths: "64k and 128k context windows (pretraining length not stated in the passage)",
+    lengths: "64k and 128k context windows",
     steps: "",
     quantity: "published fine-tuned context windows",
     value: "64k and 128k",
-    verified:
-      "abstract of arXiv 2309.00071 v2 (copy at yiyibooks.cn/__src__/arxiv/2309.00071v2); " +
-      "Llama 2's 4096 pretraining length is not stated in that passage",
+    copy: "paper PDF",
+    verified: `abstract of the ${YARN_V1_PDF}; v2 says instead "made available and ` +
+      `reproduced online up to 128k context length"`,
     courseCounterpart: "course: 256 -> 2,048 (s = 8)",
   },
   {
     id: "yarn-eval",
     paper: "YaRN",
-    citation: "Peng et al. 2023",
+    citation: YARN,
     arxiv: "2309.00071",
     where: "Figure 1 caption",
     model: "Llama 2 (YaRN fine-tunes)",
@@ -131,14 +248,14 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "",
     quantity: "evaluation protocol of the headline figure",
     value: "sliding-window perplexity, stride S = 256, ten 128k Proof-pile documents",
-    verified: "Figure 1 caption of arXiv 2309.00071 v1/v2 (arxiv-vanity.com and yiyibooks.cn " +
-      "copies)",
+    copy: "paper PDF",
+    verified: `Figure 1 caption, ${YARN_V2_PDF} (same in v1)`,
     courseCounterpart: "course: bits/byte by position up to 8 x L0 on held-out text",
   },
   {
     id: "yarn-dynamic",
     paper: "YaRN",
-    citation: "Peng et al. 2023",
+    citation: YARN,
     arxiv: "2309.00071",
     where: "Section 1 (introduction)",
     model: "",
@@ -146,30 +263,31 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "0",
     quantity: "Dynamic NTK's use",
     value: "interpolation for pre-trained models without fine-tuning",
-    verified: "introduction of arXiv 2309.00071, read in a mirrored copy (lucians-macbook-pro" +
-      "...ts.net/2309.00071); not read at arxiv.org itself",
-    courseCounterpart: "ablation ntk_dynamic (step 0, no fine-tune): pending",
+    copy: "paper PDF",
+    verified: `introduction ("the "Dynamic NTK" interpolation method [14] for pre-trained ` +
+      `models without fine-tuning"), ${YARN_V2_PDF}`,
+    courseCounterpart: "ablation ntk_dynamic (step 0, no fine-tune), section 4",
   },
   {
     id: "yarn-betas",
     paper: "YaRN",
-    citation: "Peng et al. 2023",
+    citation: YARN,
     arxiv: "2309.00071",
-    where: "Section 3 (NTK-by-parts), per HF's implementation",
-    model: "LLaMA family",
+    where: "Section 3.2 (NTK-by-parts)",
+    model: "Llama family",
     lengths: "",
     steps: "",
-    quantity: "ramp bounds in turns over L0 (alpha, beta)",
-    value: "beta_slow = 1, beta_fast = 32",
-    verified: "not verified in the paper text (the passage could not be read); the values are HF " +
-      "transformers' YaRN defaults (beta_fast 32, beta_slow 1), which src/positions/rope.ts follows",
+    quantity: "ramp bounds in turns over L0 (the paper's alpha, beta; HF's beta_slow, beta_fast)",
+    value: "alpha = 1, beta = 32",
+    copy: "paper PDF",
+    verified: `Section 3.2 ("for the Llama family of models, good values for α and β are ` +
+      `α = 1 and β = 32"), ${YARN_V2_PDF}; src/positions/rope.ts uses HF's names for them`,
     courseCounterpart: "computed: YaRN bands per head (full_scale.ts yarnBands)",
   },
   {
     id: "alibi-1.3b",
     paper: "ALiBi",
-    citation: "Press et al. 2022, Train Short, Test Long: Attention with Linear Biases Enables " +
-      "Input Length Extrapolation",
+    citation: ALIBI,
     arxiv: "2108.12409",
     where: "abstract",
     model: "1.3B parameters, trained natively with ALiBi",
@@ -177,14 +295,49 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "(pretraining, no fine-tune)",
     quantity: "perplexity at 2048 vs a sinusoidal model trained at 2048",
     value: "the same perplexity, training 11% faster and using 11% less memory",
-    verified: "abstract of arXiv 2108.12409, read at ar5iv.labs.arxiv.org/html/2108.12409 and " +
-      "the v2 PDF text (readkong.com copy)",
+    copy: "arxiv",
+    verified: "abstract, read at ar5iv.labs.arxiv.org/html/2108.12409; same sentence in the " +
+      ALIBI_PDF,
     courseCounterpart: "native ALiBi pretrained at L0 and evaluated at 8 x L0: pending",
+  },
+  {
+    id: "alibi-table3",
+    paper: "ALiBi",
+    citation: ALIBI,
+    arxiv: "2108.12409",
+    where: "appendix Table 3 (WikiText-103 validation perplexity, trained L = 1024)",
+    model: "WikiText-103 models: sinusoidal, rotary, T5 bias, ALiBi",
+    lengths: "trained 1024 -> evaluated 1024 and 8024 (7.8 L)",
+    steps: "(pretraining, no fine-tune)",
+    quantity: "perplexity at 1024 / at 8024",
+    value: "sinusoidal 19.34 / 284.88; rotary 19.33 / 64.91; T5 bias 18.80 / 25.79; " +
+      "ALiBi 18.66 / 17.96",
+    copy: "paper PDF",
+    verified: `Table 3 rows "1024 19.34 17002 19.33 14690 18.80 14973 18.66 16951" and "8024 ` +
+      `284.88 8132 64.91 7355 25.79 4377 17.96 8086" (perplexity and words/s per method), ` +
+      ALIBI_PDF,
+    courseCounterpart: "native T5 and ALiBi at 8 x L0, bits/byte by position: pending",
+  },
+  {
+    id: "alibi-t5-gain",
+    paper: "ALiBi",
+    citation: ALIBI,
+    arxiv: "2108.12409",
+    where: "Section 2",
+    model: "WikiText-103 T5-bias models",
+    lengths: "trained 512 (1024)",
+    steps: "(pretraining, no fine-tune)",
+    quantity: "extra tokens over which the T5 bias still improves perplexity",
+    value: "k = 600 (k = 800) extra tokens for L = 512 (L = 1024)",
+    copy: "paper PDF",
+    verified: `Section 2 ("the T5 bias improves perplexity with longer sequences than the ones ` +
+      `it was trained on, i.e., k = 600 (k = 800) extra tokens"), ${ALIBI_PDF}`,
+    courseCounterpart: "native T5 at 8 x L0: pending",
   },
   {
     id: "alibi-fig1",
     paper: "ALiBi",
-    citation: "Press et al. 2022",
+    citation: ALIBI,
     arxiv: "2108.12409",
     where: "Figure 1 caption",
     model: "WikiText-103 language models (sinusoidal, rotary, T5 bias, ALiBi)",
@@ -192,10 +345,9 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     steps: "(pretraining, no fine-tune)",
     quantity: "extrapolation of the T5 bias and rotary",
     value: "sinusoidal, rotary and T5 show degraded perplexity as inputs get longer; ALiBi does " +
-      "not; T5 ran out of memory on a 32GB GPU; exact perplexities in appendix Tables 2 and 3",
-    verified:
-      "Figure 1 caption as reproduced on liner.com's review of 2108.12409; the numbers of " +
-      "Tables 2-3 were not read and are not quoted",
+      "not; T5 ran out of memory on a 32GB GPU",
+    copy: "paper PDF",
+    verified: `Figure 1 caption, ${ALIBI_PDF}`,
     courseCounterpart: "native T5 and ALiBi at 8 x L0, bits/byte by position: pending",
   },
   {
@@ -209,62 +361,65 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     lengths: "",
     steps: "",
     quantity: "relative-position buckets",
-    value: "32 buckets, max distance 128 (all larger offsets share the last bucket)",
-    verified: "not verified in the paper text (the passage could not be read); the values are HF " +
-      "transformers' T5Config defaults (relative_attention_num_buckets=32, " +
-      "relative_attention_max_distance=128), found in several copies of that config",
-    courseCounterpart: "computed: t5BucketTable at maxDistance 128 and 32,768",
+    value: "32 embeddings, ranges growing logarithmically up to an offset of 128, beyond which " +
+      "all relative positions share one embedding",
+    copy: "secondary",
+    verified: "Section 2.1 as copied from ar5iv.labs.arxiv.org/html/1910.10683 into GitHub " +
+      "files (not read on ar5iv itself); HF transformers' T5Config (@038869d) has the same " +
+      "defaults: relative_attention_num_buckets=32, relative_attention_max_distance=128",
+    courseCounterpart:
+      "computed: t5BucketTable at maxDistance 128 and 32,768; the native T5 uses 32 / 128",
   },
   {
     id: "ruler-half",
     paper: "RULER",
-    citation: "Hsieh et al. 2024, RULER: What's the Real Context Size of Your Long-Context " +
-      "Language Models?",
+    citation: RULER,
     arxiv: "2404.06654",
-    where: "abstract",
+    where: "abstract (v3; v1 named four models instead)",
     model: "long-context LMs claiming >= 32K",
     lengths: "evaluated 4K to 128K",
     steps: "",
     quantity: "models that keep satisfactory performance at 32K",
     value: "only half of them",
-    verified: "abstract sentence quoted on axiomlogica.com and centerconsulting.com; not read " +
-      "in the arXiv copy itself",
+    copy: "arxiv",
+    verified: `abstract, read at arxiv.org/html/2404.06654v3; same sentence in the ${RULER_PDF}`,
     courseCounterpart:
       "course long band: passkey at offsets 2.5-7.5 L0 (one task family, not RULER's 13)",
   },
   {
     id: "ruler-llama2",
     paper: "RULER",
-    citation: "Hsieh et al. 2024",
+    citation: RULER,
     arxiv: "2404.06654",
-    where: "repository README main table (NVIDIA/RULER), not the paper's table",
-    model: "Llama2 7B (claimed 4K)",
+    where: "Table 3 and Section 4 (the effective-length threshold)",
+    model: "Llama2 (7B), claimed 4K",
     lengths: "4K",
     steps: "",
     quantity: "average score at 4K, the threshold an 'effective length' must keep",
     value: "85.6",
-    verified: "README of the RULER repository as mirrored (github.ouxiang.me/ShashankMosaicML/" +
-      "RULER and others); 17 models x 13 tasks in 4 categories per the same README",
+    copy: "paper PDF",
+    verified: `Table 3 row "Llama2 (7B) 4K - 85.6" and its caption ("exceeding the Llama2-7B ` +
+      `performance at 4K (85.6%)"), ${RULER_PDF}`,
     courseCounterpart: "course retrieval threshold 0.5 (FINETUNE_DEFAULTS.course.threshold)",
   },
 ];
 
 /**
- * How an entry was checked, computed from its `verified` text: `paper` when the passage was read
- * on arXiv itself (arxiv.org or ar5iv), `not verified` when the paper text was not read at all,
- * else `secondary copy` (a mirror, a review site, a README).
+ * How an entry was checked: `paper` when the passage was read in the paper itself (on arXiv, or
+ * in its arXiv-stamped PDF kept in a named repository at a named commit), `secondary copy` when
+ * only someone else's reproduction was read, `not verified` when no copy was.
  */
 export function sourceKind(e: LiteratureEntry): "paper" | "secondary copy" | "not verified" {
-  if (/^not verified/.test(e.verified)) return "not verified";
-  return /(^|[\s(/])(arxiv\.org|ar5iv\.labs\.arxiv\.org)\//.test(e.verified) &&
-      !/not read at arxiv\.org/.test(e.verified)
-    ? "paper"
-    : "secondary copy";
+  return e.copy === "none" ? "not verified" : e.copy === "secondary" ? "secondary copy" : "paper";
 }
 
-/** Table rows: every number with its source, and how it was checked, in the same row. */
+/**
+ * Table rows: every number with its source, how it was checked, and the course's counterpart in
+ * the same row; `measured` (by entry id) replaces a counterpart with what a run measured.
+ */
 export function literatureRows(
   entries: readonly LiteratureEntry[] = LITERATURE,
+  measured: Readonly<Record<string, string>> = {},
 ): Record<string, string>[] {
   return entries.map((e) => ({
     paper: e.arxiv ? `${e.paper} (arXiv ${e.arxiv})` : e.paper,
@@ -276,6 +431,7 @@ export function literatureRows(
     value: e.value,
     "checked against": sourceKind(e),
     "checked in": e.verified,
+    "course counterpart": measured[e.id] ?? e.courseCounterpart,
   }));
 }
 
@@ -284,4 +440,60 @@ export function unverifiedEntries(
   entries: readonly LiteratureEntry[] = LITERATURE,
 ): LiteratureEntry[] {
   return entries.filter((e) => sourceKind(e) !== "paper");
+}
+
+/**
+ * Near-range comparisons the papers' tables allow, as numbers copied from the rows quoted in
+ * `pi-table1-pg19` and `yarn-table1` (perplexity at the pretraining length or below): `a` against
+ * `b`, both as the table prints them. The course side of each is a paired difference of near
+ * bits/byte (notebook 10).
+ */
+export const PAPER_NEAR_COMPARISONS: readonly {
+  entry: string;
+  a: string;
+  b: string;
+  setting: string;
+  perplexityA: number;
+  perplexityB: number;
+}[] = [
+  {
+    entry: "pi-table1-pg19",
+    a: "pi",
+    b: "base",
+    setting: "LLaMA 7B, PI to 32768 (s = 16), 1000 steps; PG19 at 2048",
+    perplexityA: 7.23,
+    perplexityB: 7.20,
+  },
+  {
+    entry: "yarn-table1",
+    a: "ntk",
+    b: "pi",
+    setting: "Llama 2 7B, 4096 -> 8192 (s = 2), 1B tokens each; Proof-pile at 2048",
+    perplexityA: 4.20,
+    perplexityB: 3.92,
+  },
+  {
+    entry: "yarn-table1",
+    a: "yarn",
+    b: "pi",
+    setting: "Llama 2 7B, 4096 -> 8192 (s = 2), YaRN 400M tokens, PI 1B; Proof-pile at 2048",
+    perplexityA: 3.91,
+    perplexityB: 3.92,
+  },
+];
+
+/**
+ * The relative difference in log-perplexity (nats per token) of `a` over `b`: the quantity that
+ * compares with a relative difference of bits/byte (both are cross-entropies; the unit cancels).
+ *
+ * @example
+ * ```ts
+ * logPerplexityCost(7.23, 7.20); // 0.0021: PI's near-range cost in PI's Table 1
+ * ```
+ */
+export function logPerplexityCost(perplexityA: number, perplexityB: number): number {
+  if (!(perplexityA > 1 && perplexityB > 1)) {
+    throw new RangeError(`perplexities must be > 1; got ${perplexityA} and ${perplexityB}`);
+  }
+  return Math.log(perplexityA) / Math.log(perplexityB) - 1;
 }

@@ -23,6 +23,7 @@ import {
 } from "./full_scale.ts";
 import { type AblationFindings, piTrendVerdict } from "./ablations.ts";
 import type { EvidenceDecision } from "./evidence.ts";
+import type { NativeFamily, NativeFinding } from "./native.ts";
 import { type LiteratureEntry, sourceKind } from "./literature.ts";
 
 /** One row of the transfer table. */
@@ -52,7 +53,12 @@ export function transferTable(
   course: HeadGeometry,
   full: HeadGeometry,
   findings: AblationFindings | null = null,
+  native: readonly NativeFinding[] = [],
 ): TransferRow[] {
+  const nativeLine = (family: NativeFamily) => {
+    const f = native.find((x) => x.family === family);
+    return f ? `measured: ${f.verdict}` : "pending";
+  };
   const n = (h: HeadGeometry) => h.headDim / 2;
   const yb = (h: HeadGeometry) => {
     const b = yarnBands(h);
@@ -106,7 +112,7 @@ export function transferTable(
       distortion: "ALiBi windows vs the long band (eps 1e-3)",
       course: reach(course),
       fullScale: reach(full),
-      addressedBy: "computed (alibiWindows); native ALiBi pretraining: pending",
+      addressedBy: `computed (alibiWindows); native ALiBi pretraining: ${nativeLine("alibi")}`,
       direction: "with the paper's slopes no full-scale head reaches 2.5 L0 by the bias " +
         "alone: ALiBi's long-range retrieval could rank lower at full scale",
     },
@@ -114,7 +120,7 @@ export function transferTable(
       distortion: "T5 buckets that only the fine-tune trains",
       course: `${farBuckets(course)} far buckets with no pair at L0 (maxDistance = target)`,
       fullScale: `${farBuckets(full)}`,
-      addressedBy: "computed (t5BucketTable); native T5 at maxDistance 128: pending",
+      addressedBy: `computed (t5BucketTable); native T5 at maxDistance 128: ${nativeLine("t5")}`,
       direction: "same structure at both scales; at maxDistance 128 every far pair shares one " +
         "bucket at both scales",
     },
@@ -150,6 +156,7 @@ export function realCaseAnswer(
   d: EvidenceDecision,
   transfer: readonly TransferRow[],
   cited: readonly LiteratureEntry[],
+  native: readonly NativeFinding[] = [],
 ): RealCaseAnswer {
   const v = d.verdicts.find((x) => x.option === d.recommended)!;
   const m = d.margin?.interval;
@@ -174,6 +181,12 @@ export function realCaseAnswer(
   );
   const measured = `Course scale: \`${d.recommended}\` ranks first${lead}. ${
     fails.length ? `It fails ${fails.join(" and ")}.` : "It passes every constraint."
+  }${
+    native.length
+      ? ` Question (ii), the bias families pretrained natively (one pretraining seed each): ${
+        native.map((f) => f.verdict).join(" ")
+      }`
+      : ""
   }`;
   const why = confidence === "high"
     ? "it passes every constraint and leads beyond the noise"

@@ -1,0 +1,126 @@
+/**
+ * Question (ii) read from native ALiBi / T5 models (src/decision/native.ts): native rows pair with
+ * the main run's examples (another plan is refused), the comparisons have the right signs, and the
+ * verdict follows the intervals and the L0 check.
+ */
+import assert from "node:assert/strict";
+import {
+  binnedPositions,
+  nativeFindings,
+  nativeLevelRows,
+  nativeVerdict,
+  withNative,
+} from "../src/decision/native.ts";
+import type { MetricName, SampleRow } from "../src/eval/results.ts";
+import { testRng } from "./seeded.ts";
+
+const N = 60;
+
+/** 0/1 retrieval rows: example e is correct when its uniform draw is below `p`. */
+function acc(
+  option: string,
+  metric: MetricName,
+  p: number,
+  seeds: number[],
+  step: number,
+  rng: ReturnType<typeof testRng>,
+): SampleRow[] {
+  return seeds.flatMap((seed) =>
+    Array.from({ length: N }, (_, sample) => ({
+      option,
+      seed,
+      step,
+      metric,
+      setting: "ctx=2048",
+      sample,
+      value: rng.next() < p ? 1 : 0,
+      offset: null,
+      wording: "training",
+    }))
+  );
+}
+
+function main(rng: ReturnType<typeof testRng>): SampleRow[] {
+  return [
+    ...acc("base", "near_retrieval_acc", 0.95, [0], 0, rng),
+    ...acc("base", "long_retrieval_acc", 0.02, [0], 0, rng),
+    ...acc("alibi", "long_retrieval_acc", 0.05, [0], 0, rng),
+    ...acc("alibi", "long_retrieval_acc", 0.1, [0, 1, 2], 128, rng),
+  ];
+}
+
+Deno.test("native rows are relabelled and paired; a native model that extrapolates is told so", () => {
+  const rng = testRng("native", 1);
+  const m = main(rng);
+  const native = [
+    ...acc("base", "near_retrieval_acc", 0.95, [0], 0, rng),
+    ...acc("base", "long_retrieval_acc", 0.9, [0], 0, rng),
+  ];
+  const all = withNative(m, { alibi: native });
+  assert.equal(all.filter((r) => r.option === "native_alibi").length, 2 * N);
+  const [f] = nativeFindings(all, 0.5);
+  assert.equal(f.family, "alibi");
+  const long = f.lines.filter((l) => l.label.includes("long-range"));
+  assert.equal(long.length, 3, "against the base, the swap at step 0 and the swap fine-tuned");
+  for (const l of long) {
+    assert.ok(l.interval.low > 0, `${l.label}: native ahead (${l.interval.low})`);
+  }
+  assert.match(long[2].sentence, /native alibi is ahead of alibi swapped in \(fine-tuned\)/);
+  assert.equal(long[2].interval.seeds, 3, "the fine-tuned side brings its seeds");
+  assert.match(f.verdict, /extrapolates on retrieval/);
+});
+
+Deno.test("native verdict: no retrieval at L0 is reported as such, not as a failure to extrapolate", () => {
+  const i = (mean: number, low: number, high: number) => ({
+    mean,
+    low,
+    high,
+    seeds: 1,
+    examples: N,
+  });
+  assert.match(
+    nativeVerdict("t5", i(0.05, 0, 0.12), i(0, 0, 0.06), 0.5),
+    /did not learn retrieval even within L0/,
+  );
+  assert.match(
+    nativeVerdict("t5", i(0.95, 0.9, 1), i(0.1, 0.03, 0.2), 0.5),
+    /does not extrapolate/,
+  );
+  assert.match(nativeVerdict("t5", i(0.95, 0.9, 1), i(0.5, 0.38, 0.62), 0.5), /uncertain/);
+  assert.match(nativeVerdict("t5", undefined, undefined, 0.5), /pending/);
+});
+
+Deno.test("a native folder scored on other examples is refused, naming the family", () => {
+  const rng = testRng("native", 2);
+  const m = main(rng);
+  const other = acc("base", "near_retrieval_acc", 0.9, [0], 0, rng).map((r) => ({
+    ...r,
+    setting: "ctx=999",
+  }));
+  assert.throws(() => withNative(m, { t5: other }), /native t5: its examples differ/);
+  assert.deepEqual(nativeFindings(withNative(m, {}), 0.5), [], "no native rows: no findings");
+});
+
+Deno.test("level table: base, native, swap at step 0 and fine-tuned, each from its own cell", () => {
+  const rng = testRng("native", 3);
+  const native = [
+    ...acc("base", "near_retrieval_acc", 0.95, [0], 0, rng),
+    ...acc("base", "long_retrieval_acc", 0.9, [0], 0, rng),
+  ];
+  const rows = nativeLevelRows(withNative(main(rng), { alibi: native }));
+  assert.deepEqual(rows.map((r) => r.model), [
+    "RoPE base (no fine-tune)",
+    "native alibi (no fine-tune)",
+    "alibi swapped in, step 0",
+    "alibi swapped in, fine-tuned",
+  ]);
+  assert.match(rows[3]["long-range retrieval"], /\(3 seeds\)$/);
+  assert.equal(rows[2]["near-range retrieval"], "", "no near rows for the swap: empty, not zero");
+});
+
+Deno.test("bits/byte by position: binned means; a bad bin or header is refused", () => {
+  const csv = "position,bits_per_byte\n0,1\n1,3\n2,5\n";
+  assert.deepEqual(binnedPositions(csv, 2), [{ x: 0.5, y: 2 }, { x: 2, y: 5 }]);
+  assert.throws(() => binnedPositions(csv, 0), /bin must be an integer >= 1/);
+  assert.throws(() => binnedPositions("a,b\n", 2), /position,bits_per_byte/);
+});
