@@ -42,22 +42,68 @@ Deno.test("a software WebGPU adapter is refused for timing unless allowed", asyn
   assert.equal((await checkedAdapter("wasm", false)).isFallbackAdapter, true);
 });
 
-Deno.test("bench train --peer: attn[:chunk][@threads][+avx512] parsed, bad entries name the form", () => {
-  assert.deepEqual(parsePeerSpec("full"), { attn: "full", threads: 2, avx512: false });
+Deno.test("bench train --peer: attn[:chunk][@threads][+avx512][xprocs] parsed, bad entries name the form", () => {
+  assert.deepEqual(parsePeerSpec("full"), { attn: "full", threads: 2, avx512: false, procs: 1 });
   assert.deepEqual(parsePeerSpec("chunked", 128), {
     attn: "chunked",
     chunk: 128,
     threads: 2,
     avx512: false,
+    procs: 1,
   });
   assert.deepEqual(parsePeerSpec("chunked:64@1+avx512"), {
     attn: "chunked",
     chunk: 64,
     threads: 1,
     avx512: true,
+    procs: 1,
   });
-  assert.deepEqual(parsePeerSpec("full@1"), { attn: "full", threads: 1, avx512: false });
-  for (const bad of ["full:64", "chunked:0", "sdpa", "full@0", "chunked:64+avx2", ""]) {
+  assert.deepEqual(parsePeerSpec("chunked:64@1x2"), {
+    attn: "chunked",
+    chunk: 64,
+    threads: 1,
+    avx512: false,
+    procs: 2,
+  });
+  assert.deepEqual(parsePeerSpec("full@1"), { attn: "full", threads: 1, avx512: false, procs: 1 });
+  for (
+    const bad of [
+      "full:64",
+      "chunked:0",
+      "sdpa",
+      "full@0",
+      "chunked:64+avx2",
+      "full@1x0",
+      "fullx",
+      "",
+    ]
+  ) {
     assert.throws(() => parsePeerSpec(bad), /--peer entries are full\|chunked/, bad);
   }
+});
+
+Deno.test("bench train rows: ours against the fastest peer's median; peers carry no ratio", async () => {
+  const { summaryRows } = await import("../src/bench/train.ts");
+  const { OtherCpu } = await import("../src/util/cpu_share.ts");
+  const { getPreset } = await import("../src/model/presets.ts");
+  const impl = (name: string) => ({ name, measure: () => Promise.resolve({ tps: 0, config: "" }) });
+  const rows = summaryRows(getPreset("tiny"), {
+    t: 256,
+    batch: 16,
+    impls: [
+      impl("tfjs-wasm-2w"),
+      impl("pytorch-full@2"),
+      impl("pytorch-chunked:64@1x2"),
+      impl("tfjs-wasm-1w"),
+    ],
+    tps: [[900, 1000, 1100], [500, 400, 600], [2000, 1900, 2100], []],
+    configs: ["", "", "", ""],
+    loads: [0.1, 0.2],
+    other: new OtherCpu(),
+  }, { steps: 3, warmup: 1, backend: "wasm", adapter: "", commit: "abc" });
+  assert.equal(rows.length, 3, "an implementation never measured gives no row");
+  const col = (name: string) => rows.find((r) => r[3] === name)!;
+  assert.equal(col("tfjs-wasm-2w")[8], 1000, "median of the repeats");
+  assert.equal(col("tfjs-wasm-2w")[11], 0.5, "1000 / the best peer's median 2000");
+  assert.equal(col("pytorch-chunked:64@1x2")[11], "");
 });

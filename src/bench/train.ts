@@ -13,7 +13,7 @@
  * tokens per step (B = 4,096 / T).
  *
  * Flags: --lengths 256,2048 --steps 10 --warmup 2 --repeats 3 --workers 1,2 --peer full,chunked
- * (each entry attn[:chunk][@threads][+avx512], e.g. chunked:64@1+avx512) --chunk 256 (default chunk) --no-peer --backend wasm|cpu|webgpu --allow-software --preset tiny|course|full
+ * (each entry attn[:chunk][@threads][+avx512][xprocs], e.g. chunked:64@1+avx512 or chunked:64@1x2) --chunk 256 (default chunk) --no-peer --backend wasm|cpu|webgpu --allow-software --preset tiny|course|full
  * --out assets/bench/train.csv
  * @module
  */
@@ -65,7 +65,7 @@ const HEADER = [
 ];
 
 /** One implementation measured at one length. */
-interface Impl {
+export interface Impl {
   name: string;
   measure(): Promise<{ tps: number; config: string }>;
 }
@@ -92,7 +92,7 @@ function implementations(
   const peers = o.peers.map((spec): Impl => ({
     name: `pytorch-${spec.attn}${spec.chunk ? `:${spec.chunk}` : ""}@${spec.threads}${
       spec.avx512 ? "+avx512" : ""
-    }`,
+    }${spec.procs > 1 ? `x${spec.procs}` : ""}`,
     measure: async () => {
       const r: PeerInfo = await measurePeer(p, t, batch, o.steps, o.warmup, spec);
       const chunk = spec.chunk ? ` chunk=${Math.min(spec.chunk, t)}` : "";
@@ -100,7 +100,7 @@ function implementations(
       return {
         tps: r.tokensPerS,
         config:
-          `torch ${r.torch} threads=${r.threads} blas_threads=${r.blasThreads}${chunk}${isa} blas=${r.blas} env=${
+          `torch ${r.torch} procs=${r.procs} threads=${r.threads} blas_threads=${r.blasThreads} blas_core=${r.blasCore} aten_cpu=${r.cpuCapability}${chunk}${isa} blas=${r.blas} env=${
             JSON.stringify(r.openblasEnv)
           }`,
       };
@@ -110,7 +110,7 @@ function implementations(
 }
 
 /** Timings of one length so far: tok/s per implementation, their configs, load samples. */
-interface LengthTimings {
+export interface LengthTimings {
   t: number;
   batch: number;
   impls: Impl[];
@@ -121,8 +121,11 @@ interface LengthTimings {
   other: OtherCpu;
 }
 
-/** One CSV row per implementation measured at least once (median and range of its repeats). */
-function summaryRows(
+/**
+ * One CSV row per implementation measured at least once (median and range of its repeats); ours
+ * carry the ratio of their median to the fastest peer's median, peers leave it empty.
+ */
+export function summaryRows(
   p: Preset,
   m: LengthTimings,
   o: { steps: number; warmup: number; backend: BackendName; adapter: string; commit: string },

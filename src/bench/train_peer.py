@@ -6,10 +6,14 @@ Attention formulations (PyTorch 1.13 has no fused scaled_dot_product_attention):
   full     one N x N score matrix per head, masked (the textbook form)
   chunked  query blocks of --chunk rows, each against only the keys it may see (causal half only)
 
+--procs N > 1 trains data-parallel the way PyTorch's users do on CPU: N processes (--threads each)
+under DistributedDataParallel with the gloo backend, each on --batch / N rows; gradients are
+all-reduced every step; rank 0 times and prints.
+
 usage: python3 train_peer.py --d 128 --layers 4 --heads 4 --head-dim 32 --mlp 352 --seq 256
-         --batch 16 --steps 10 --warmup 2 --threads 2 --attn chunked --chunk 256
+         --batch 16 --steps 10 --warmup 2 --threads 2 --attn chunked --chunk 256 [--procs 2]
 prints one JSON line: tokens_per_s, step_s (each timed step), blas (the BLAS library loaded),
-threads, torch version.
+threads, procs, torch version, the ATen CPU capability in use and OpenBLAS's core type.
 """
 import argparse, json, math, os, time
 import torch
@@ -19,13 +23,13 @@ import torch.nn.functional as F
 ap = argparse.ArgumentParser()
 for name, default in [("d", 128), ("layers", 4), ("heads", 4), ("head-dim", 32), ("mlp", 352),
                       ("seq", 256), ("batch", 16), ("steps", 10), ("warmup", 2), ("threads", 2),
-                      ("chunk", 256)]:
+                      ("chunk", 256), ("procs", 1), ("port", 29517)]:
     ap.add_argument(f"--{name}", type=int, default=default)
 ap.add_argument("--attn", choices=["full", "chunked"], default="full")
 a = ap.parse_args()
-d, L, H, hd, f, T, B = a.d, a.layers, a.heads, a.head_dim, a.mlp, a.seq, a.batch
-torch.set_num_threads(a.threads)
-torch.manual_seed(0)
+if a.procs < 1 or a.batch % a.procs:
+    raise SystemExit(f"--procs must be >= 1 and divide --batch ({a.batch}); got {a.procs}")
+d, L, H, hd, f, T, B = a.d, a.layers, a.heads, a.head_dim, a.mlp, a.seq, a.batch // a.procs
 
 
 class RMS(nn.Module):
@@ -91,18 +95,6 @@ class Model(nn.Module):
         return s.n(x) @ s.emb.weight.t()
 
 
-model = Model()
-opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
-data = torch.randint(0, 256, (B, T + 1))
-
-
-def step():
-    logits = model(data[:, :-1])
-    loss = F.cross_entropy(logits.reshape(-1, 256), data[:, 1:].reshape(-1))
-    opt.zero_grad(); loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
-
-
 def blas_loaded():
     """Paths of the BLAS/LAPACK libraries mapped into this process (after a matmul ran)."""
     libs = set()
@@ -125,16 +117,70 @@ def blas_threads():
     return None
 
 
-for _ in range(a.warmup): step()
-times = []
-for _ in range(a.steps):
-    t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
-print(json.dumps({
-    "tokens_per_s": a.steps * B * T / sum(times),
-    "step_s": times,
-    "blas": blas_loaded(),
-    "threads": torch.get_num_threads(),
-    "blas_threads": blas_threads(),
-    "torch": torch.__version__,
-    "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
-}))
+
+
+def blas_core():
+    """OpenBLAS's kernel core type (openblas_get_corename, e.g. SkylakeX), or None."""
+    import ctypes
+    for lib in blas_loaded().split():
+        try:
+            f = ctypes.CDLL(lib).openblas_get_corename
+            f.restype = ctypes.c_char_p
+            return f().decode()
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def cpu_capability():
+    """The ATen CPU kernels in use (e.g. AVX2), from torch's build report."""
+    for line in torch.__config__.show().split("\n"):
+        if "CPU capability usage" in line:
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def run(rank):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = Model()
+    if a.procs > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{a.port}", rank=rank,
+                                world_size=a.procs)
+        model = nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    data = torch.randint(0, 256, (B, T + 1))
+
+    def step():
+        logits = model(data[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, 256), data[:, 1:].reshape(-1))
+        opt.zero_grad(); loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+
+    for _ in range(a.warmup): step()
+    times = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+    if rank == 0:
+        print(json.dumps({
+            "tokens_per_s": a.steps * a.batch * T / sum(times),
+            "step_s": times,
+            "blas": blas_loaded(),
+            "threads": torch.get_num_threads(),
+            "procs": a.procs,
+            "blas_threads": blas_threads(),
+            "blas_core": blas_core(),
+            "cpu_capability": cpu_capability(),
+            "torch": torch.__version__,
+            "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+        }), flush=True)
+    if a.procs > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    if a.procs > 1:
+        torch.multiprocessing.spawn(run, nprocs=a.procs)
+    else:
+        run(0)

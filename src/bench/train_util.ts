@@ -34,23 +34,28 @@ export type PeerAttention = "full" | "chunked";
 /**
  * One PyTorch configuration to time: attention formulation, chunk (chunked only), torch threads,
  * and whether ATen may use its AVX-512 kernels (`ATEN_CPU_CAPABILITY=avx512`; by default 1.13
- * picks AVX2 on AVX-512 machines). Written `attn[:chunk][@threads][+avx512]`, e.g.
- * `chunked:64@1+avx512`; the peer search times several and the ratio is against the best.
+ * picks AVX2 on AVX-512 machines), and the number of processes: `xN` trains data-parallel over N
+ * processes of `threads` threads each (DistributedDataParallel over gloo, how PyTorch's users
+ * use several cores for a small model). Written `attn[:chunk][@threads][+avx512][xN]`, e.g.
+ * `chunked:64@1x2`; the peer search times several and the ratio is against the best.
  */
 export interface PeerSpec {
   attn: PeerAttention;
   chunk?: number;
   threads: number;
   avx512: boolean;
+  procs: number;
 }
 
 /** Parses a `--peer` entry (see {@link PeerSpec}), naming the flag and the form on bad input. */
 export function parsePeerSpec(s: string, defaultChunk = 256): PeerSpec {
-  const m = /^(full|chunked)(?::(\d+))?(?:@(\d+))?(\+avx512)?$/.exec(s);
-  if (!m || (m[1] === "full" && m[2] !== undefined) || m[2] === "0" || m[3] === "0") {
+  const m = /^(full|chunked)(?::(\d+))?(?:@(\d+))?(\+avx512)?(?:x(\d+))?$/.exec(s);
+  if (
+    !m || (m[1] === "full" && m[2] !== undefined) || m[2] === "0" || m[3] === "0" || m[5] === "0"
+  ) {
     throw new RangeError(
-      `--peer entries are full|chunked[:chunk >= 1][@threads >= 1][+avx512] (chunk only with ` +
-        `chunked); got "${s}"`,
+      `--peer entries are full|chunked[:chunk >= 1][@threads >= 1][+avx512][xprocesses >= 1] ` +
+        `(chunk only with chunked); got "${s}"`,
     );
   }
   return {
@@ -58,6 +63,7 @@ export function parsePeerSpec(s: string, defaultChunk = 256): PeerSpec {
     ...(m[1] === "chunked" ? { chunk: m[2] ? Number(m[2]) : defaultChunk } : {}),
     threads: m[3] ? Number(m[3]) : 2,
     avx512: m[4] !== undefined,
+    procs: m[5] ? Number(m[5]) : 1,
   };
 }
 
@@ -123,11 +129,20 @@ export interface PeerInfo {
   threads: number;
   /** OpenBLAS's own thread pool (null when the BLAS is not OpenBLAS). */
   blasThreads: number | null;
+  /** OpenBLAS's kernel core type (e.g. Cooperlake), null when not OpenBLAS. */
+  blasCore: string | null;
+  /** The ATen CPU kernels in use (e.g. AVX2). */
+  cpuCapability: string | null;
+  /** Data-parallel processes (1: one process). */
+  procs: number;
   torch: string;
   openblasEnv: Record<string, string>;
 }
 
-/** The peer's tokens/s and configuration, from train_peer.py in a child process (2 threads). */
+/**
+ * The peer's tokens/s and configuration, from train_peer.py in a child process (and its
+ * data-parallel children when `spec.procs` > 1; the batch is split between them).
+ */
 export async function measurePeer(
   p: Preset,
   t: number,
@@ -150,6 +165,7 @@ export async function measurePeer(
     threads: spec.threads,
     attn: spec.attn,
     chunk: spec.chunk ?? t,
+    procs: spec.procs,
   };
   const env = Deno.env.toObject();
   for (const k of PEER_UNSET_ENV) delete env[k];
@@ -171,6 +187,9 @@ export async function measurePeer(
     blas: r.blas,
     threads: r.threads,
     blasThreads: r.blas_threads ?? null,
+    blasCore: r.blas_core ?? null,
+    cpuCapability: r.cpu_capability ?? null,
+    procs: r.procs ?? 1,
     torch: r.torch,
     openblasEnv: r.openblas_env,
   };
