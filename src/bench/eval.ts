@@ -109,7 +109,12 @@ export async function run(args: string[]): Promise<void> {
   const rates = new Map<string, number[]>();
   const loadBefore = loadAverage();
   const other = new OtherCpu();
-  for (const pool of pools.values()) await pool.scoreRetrieval(examples.slice(0, 1), 1); // warm-up
+  // Warm-up: one group per thread, so every worker (not only this thread) has compiled its
+  // kernels and grown its heap before the first timed repeat.
+  for (const [t, pool] of pools) {
+    await pool.scoreRetrieval(examples.slice(0, t), 1);
+    await pool.bitsPerByte(corpus.heldOut, { ...bpb, windows: t, batch: 1 });
+  }
   for (let r = 0; r < o.repeats; r++) {
     for (const [task, fn] of Object.entries(tasks)) {
       const entries = [...pools];
