@@ -23,17 +23,35 @@ Deno.test("forwardParts: every query block in exactly one part, causal work bala
   assert.throws(() => forwardParts(dims, 0), /parts must be an integer >= 1/);
 });
 
-Deno.test("attention forward on a helper thread gives exactly the one-thread output and gradients", async () => {
-  // 600 queries: blocks of 256 with a ragged last one; 2 heads, ALiBi.
-  const [q, k, v] = [1, 2, 3].map((s) =>
-    tf.randomNormal([1, 2, 600, 16], 0, 1, "float32", s) as tf.Tensor4D
-  );
-  const o = { bias: { kind: "alibi" as const, slopes: alibiSlopes(2) }, scale: 0.25 };
+/**
+ * Output and gradients (q, k, v and, for T5, the bias table) of one attention call, on this
+ * thread alone and then shared with a helper thread: they must be bit-identical, and the forward
+ * must actually have been shared.
+ */
+async function sameOnHelper(
+  shape: [number, number, number, number],
+  mode: "none" | "alibi" | "t5",
+) {
+  const heads = shape[1];
+  const [q, k, v] = [1, 2, 3].map((s) => tf.randomNormal(shape, 0, 1, "float32", s) as tf.Tensor4D);
+  const table = tf.randomNormal([32, heads], 0, 1, "float32", 4) as tf.Tensor2D;
+  const bias = (t: tf.Tensor2D) =>
+    mode === "alibi"
+      ? { kind: "alibi" as const, slopes: alibiSlopes(heads) }
+      : mode === "t5"
+      ? { kind: "t5" as const, table: t, numBuckets: 32, maxDistance: 128 }
+      : { kind: "none" as const };
+  const scale = 1 / Math.sqrt(shape[3]);
   const run = () => {
-    const y = attention(q, k, v, o);
-    const g = tf.grads((a, b, c) =>
-      tf.sum(tf.sin(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, o)))
-    )([q, k, v]);
+    const y = attention(q, k, v, { bias: bias(table), scale });
+    // The table is an input only where it is used (T5): tf.grads refuses an unused one.
+    const inputs = mode === "t5" ? [q, k, v, table] : [q, k, v];
+    const g = tf.grads((...xs: tf.Tensor[]) =>
+      tf.sum(tf.sin(attention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, {
+        bias: bias((xs[3] ?? table) as tf.Tensor2D),
+        scale,
+      })))
+    )(inputs);
     const out = [y, ...g].map((t) => Array.from(t.dataSync()));
     tf.dispose([y, ...g]);
     return out;
@@ -43,11 +61,20 @@ Deno.test("attention forward on a helper thread gives exactly the one-thread out
   try {
     const before = sharedForwards();
     const shared = run();
-    assert.ok(sharedForwards() > before, "the forward was not shared with the helper");
-    ["out", "dq", "dk", "dv"].forEach((name, i) => assert.deepEqual(shared[i], alone[i], name));
+    assert.ok(sharedForwards() > before, `${mode} ${shape}: the forward was not shared`);
+    ["out", "dq", "dk", "dv", "dtable"].forEach((name, i) =>
+      assert.deepEqual(shared[i], alone[i], `${mode} ${shape}: ${name}`)
+    );
   } finally {
     stopAttentionThreads();
+    tf.dispose([q, k, v, table]);
   }
-  tf.dispose([q, k, v]);
+}
+
+Deno.test("attention on a helper thread gives exactly the one-thread output and gradients", async () => {
+  // 600 queries: blocks of 256 with a ragged last one; then the course's target length with a
+  // batch of 2, for each positional mode.
+  await sameOnHelper([1, 2, 600, 16], "alibi");
+  for (const mode of ["none", "t5", "alibi"] as const) await sameOnHelper([2, 1, 4096, 8], mode);
   await assert.rejects(startAttentionThreads(0), /count must be an integer in \[1, 15\]/);
 });
