@@ -128,10 +128,11 @@ Deno.test("7: parsing is linear; oversized cells and notebooks are rejected fast
     closers: "if(a){}\n",
     comments: "/**/ a /",
   };
-  const best = (src: string) =>
+  // A growth check, not a speed claim: only the ratio between two sizes is asserted.
+  const best = (src: string, f: (s: string) => void = (s) => void splitStatements(s)) =>
     Math.min(...[0, 1, 2].map(() => {
       const t0 = performance.now();
-      splitStatements(src);
+      f(src);
       return performance.now() - t0;
     }));
   for (const [name, u] of Object.entries(unit)) {
@@ -143,16 +144,18 @@ Deno.test("7: parsing is linear; oversized cells and notebooks are rejected fast
       `${name}: ${one.toFixed(0)} ms, twice as long ${two.toFixed(0)} ms`,
     );
   }
-  const pattern = `const {${"a".repeat(60_000)}} = x;`;
-  const t1 = performance.now();
-  splitStatements(pattern).forEach((st) => declaredNames(st));
-  assert.ok(performance.now() - t1 < 5000, "a 60 000-character pattern");
+  const pattern = (n: number) => `const {${"a".repeat(n)}} = x;`;
+  const names = (src: string) => splitStatements(src).forEach((st) => declaredNames(st));
+  const [p1, p2] = [best(pattern(30_000), names), best(pattern(60_000), names)];
+  assert.ok(
+    p2 < 3 * p1 + 20,
+    `a destructuring pattern: ${p1.toFixed(0)} ms, twice ${p2.toFixed(0)} ms`,
+  );
   const dir = await Deno.makeTempDir();
   const big = attack(`${STUB_ADD}\n${"{}/**/".repeat(60_000)}`);
   await Deno.writeTextFile(join(dir, "big.ipynb"), JSON.stringify(big));
-  const t0 = performance.now();
+  // Rejected by the size check (the reason says so) before any parsing or running.
   const rep = await gradeFile(join(dir, "big.ipynb"), refs, LIMITS);
-  assert.ok(performance.now() - t0 < 2000);
   assert.equal(rep.status, "rejected");
   assert.match(rep.reason!, /code cell \d+ has 360\d+ characters; a cell may have at most 65536/);
   await Deno.remove(dir, { recursive: true });
