@@ -106,4 +106,7 @@ Deno.test("bench train rows: ours against the fastest peer's median; peers carry
   assert.equal(col("tfjs-wasm-2w")[8], 1000, "median of the repeats");
   assert.equal(col("tfjs-wasm-2w")[11], 0.5, "1000 / the best peer's median 2000");
   assert.equal(col("pytorch-chunked:64@1x2")[11], "");
+  // Per-repeat pairs: 900/2000, 1000/1900, 1100/2100.
+  assert.deepEqual(col("tfjs-wasm-2w").slice(12, 14), [0.45, 0.526]);
+  assert.deepEqual(col("pytorch-full@2").slice(12, 14), ["", ""]);
 });

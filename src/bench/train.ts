@@ -51,6 +51,9 @@ const HEADER = [
   "tokens_per_s_min",
   "tokens_per_s_max",
   "ratio_vs_best_peer",
+  // Per-repeat ratios (repeat r of ours over repeat r of that peer, timed in the same rotation).
+  "ratio_repeat_min",
+  "ratio_repeat_max",
   "cpu",
   "cores",
   "load_before",
@@ -134,6 +137,12 @@ export function summaryRows(
   const sums = new Map(done.map((i) => [i, summarize(m.tps[i])]));
   const peers = done.filter((i) => m.impls[i].name.startsWith("pytorch"));
   const bestPeer = peers.length ? Math.max(...peers.map((i) => sums.get(i)!.median)) : NaN;
+  const best = peers.find((i) => sums.get(i)!.median === bestPeer);
+  // Repeat r of ours against repeat r of the best peer: the noise a rotation round shares cancels.
+  const perRepeat = (i: number) =>
+    best === undefined
+      ? []
+      : m.tps[i].slice(0, m.tps[best].length).map((x, r) => x / m.tps[best][r]);
   // Load before the first measurement, and the highest seen after any of them.
   const [before, after] = [m.loads[0], Math.max(...m.loads.slice(1))];
   return done.map((i) => {
@@ -152,6 +161,9 @@ export function summaryRows(
       +s.min.toFixed(1),
       +s.max.toFixed(1),
       ours && bestPeer > 0 ? +(s.median / bestPeer).toFixed(3) : "",
+      ...(ours && perRepeat(i).length
+        ? [+Math.min(...perRepeat(i)).toFixed(3), +Math.max(...perRepeat(i)).toFixed(3)]
+        : ["", ""]),
       ...machineCells(before, after, o.backend, o.adapter, m.other.share(), o.commit),
       +s.median.toFixed(1),
     ];
