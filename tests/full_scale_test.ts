@@ -154,3 +154,11 @@ Deno.test("literature: the near-range comparisons use numbers from their entry's
   assert.ok(Math.abs(logPerplexityCost(7.23, 7.2) - (Math.log(7.23) / Math.log(7.2) - 1)) < 1e-15);
   assert.throws(() => logPerplexityCost(0.5, 7.2), /perplexities must be > 1/);
 });
+
+Deno.test("literature: the entries cited for an option are its papers' table rows", async () => {
+  const { citedFor } = await import("../src/decision/literature.ts");
+  assert.deepEqual(citedFor("yarn").map((e) => e.id), ["yarn-table1", "yarn-passkey"]);
+  assert.deepEqual(citedFor("alibi").map((e) => e.id), ["alibi-table3"]);
+  assert.ok(citedFor("t5").every((e) => e.paper === "ALiBi" || e.paper === "T5"));
+  assert.deepEqual(citedFor("no_such_option"), []);
+});

@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { LONG_BAND_L0 } from "../eval/long_context.ts";
 import { alibiNegligibleDistance, alibiSlopes } from "../positions/alibi.ts";
 import {
   arcOvershoot,
@@ -275,7 +276,7 @@ export interface AlibiWindowRow {
  */
 export function alibiWindows(h: HeadGeometry, epsilon = 1e-3): AlibiWindowRow[] {
   checkGeometry(h);
-  const band = 2.5 * h.contextLength;
+  const band = LONG_BAND_L0.lo * h.contextLength;
   return Array.from(alibiSlopes(h.numHeads), (slope, i) => {
     const window = alibiNegligibleDistance(slope, epsilon);
     return {
@@ -319,7 +320,7 @@ export function t5BucketTable(
   checkGeometry(h);
   const opts: BucketOptions = { bidirectional: false, numBuckets, maxDistance };
   const T = h.targetLength, L0 = h.contextLength;
-  const farFrom = Math.ceil(2.5 * L0), farTo = Math.floor(7.5 * L0);
+  const farFrom = Math.ceil(LONG_BAND_L0.lo * L0), farTo = Math.floor(LONG_BAND_L0.hi * L0);
   const rows: T5BucketRow[] = Array.from({ length: numBuckets }, (_, b) => ({
     bucket: b,
     first: -1,

@@ -497,3 +497,33 @@ export function logPerplexityCost(perplexityA: number, perplexityB: number): num
   }
   return Math.log(perplexityA) / Math.log(perplexityB) - 1;
 }
+
+/** The papers that measured each option at scale (NTK-aware scaling is measured in YaRN's). */
+export const PAPERS_OF_OPTION: Readonly<Record<string, readonly string[]>> = {
+  rope: ["PI"],
+  pi: ["PI"],
+  ntk: ["YaRN"],
+  ntk_dynamic: ["YaRN"],
+  yarn: ["YaRN"],
+  alibi: ["ALiBi"],
+  t5: ["T5", "ALiBi"],
+};
+
+/**
+ * The entries that support an option at scale: its papers' table rows (measured numbers), or
+ * their other entries when no table row is listed; empty for an option no paper here covers.
+ *
+ * @example
+ * ```ts
+ * citedFor("yarn").map((e) => e.id); // ["yarn-table1", "yarn-passkey"]
+ * ```
+ */
+export function citedFor(
+  option: string,
+  entries: readonly LiteratureEntry[] = LITERATURE,
+): LiteratureEntry[] {
+  const papers = PAPERS_OF_OPTION[option] ?? [];
+  const mine = entries.filter((e) => papers.includes(e.paper));
+  const tables = mine.filter((e) => /\bTable \d/.test(e.where));
+  return tables.length ? tables : mine;
+}

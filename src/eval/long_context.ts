@@ -143,6 +143,9 @@ export interface Band {
   hi: number;
 }
 
+/** The long band in units of L0: the case's "10k-30k of 32k" at 8 x L0, about 2.5-7.5 L0. */
+export const LONG_BAND_L0 = { lo: 2.5, hi: 7.5 } as const;
+
 /**
  * The two bands of a plan for a wording set. Near: offsets up to L0/4 in L0-long prompts (widened
  * to the set's shortest offset + 16 when L0/4 is shorter, as at the tiny preset; the setting
@@ -160,8 +163,8 @@ export function retrievalBands(
     long: {
       name: "long",
       length: plan.targetLength,
-      lo: Math.ceil(2.5 * L0),
-      hi: Math.floor(7.5 * L0),
+      lo: Math.ceil(LONG_BAND_L0.lo * L0),
+      hi: Math.floor(LONG_BAND_L0.hi * L0),
     },
   };
 }
