@@ -2,6 +2,7 @@
 // (closed forms, literal values from the papers, or the same formula written another way).
 import assert from "node:assert/strict";
 import {
+  dynamicMultiplier,
   outOfDistributionDims,
   ROPE_SCALINGS,
   ropeAngles,
@@ -96,6 +97,8 @@ Deno.test("rope dynamic: default up to the trained length, then NTK with a growi
     plain[D / 2 - 1] / 13,
     4 * F32,
   );
+  assert.equal(dynamicMultiplier(8, 256, 2048), 57, "the course's 8 x L0: far above the static 8");
+  assert.equal(dynamicMultiplier(8, 256, 100), 1);
 });
 
 Deno.test("rope yarn: correction range, extrapolated fast dims, interpolated slow dims, temperature", () => {

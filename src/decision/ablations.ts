@@ -7,7 +7,8 @@
  *   the base model, paired on the same windows) at step 0 and after the fine-tune, and whether it
  *   grows with s (paired differences between consecutive s);
  * - `yarn_matched` against `yarn` (HF's betas) on the bands;
- * - `ntk_dynamic` (dynamic NTK, no training) against static `ntk` at step 0 and the base model;
+ * - `ntk_dynamic` (dynamic NTK, no training; HF's factor s) against static `ntk` at step 0 and the
+ *   base model, and `ntk_dynamic_f1` (factor 1: the static s at the target length) against both;
  * - in `<dir>/ntk_ft_dynamic/`, the fine-tuned `ntk` model as it is (its `base` row) against the
  *   same weights with dynamic NTK switched on.
  *
@@ -202,11 +203,17 @@ export interface AblationFindings {
   dynamicOnFinetuned: AblationLine[];
 }
 
-/** Largest |ntk_dynamic - base| over the step-0 near-range samples (null when absent). */
+/** The dynamic-NTK ablations (HF's factor s, and factor 1). */
+const DYNAMIC_IDS = ["ntk_dynamic", "ntk_dynamic_f1"];
+
+/**
+ * Largest |dynamic - base| over the step-0 near-range samples of every dynamic-NTK ablation
+ * present (null when none is).
+ */
 function identityWithin(samples: readonly SampleRow[]): number | null {
   const near = (o: string) =>
     samples.filter((r) => r.option === o && r.step === 0 && r.metric.startsWith("near_"));
-  const [d, b] = [near("ntk_dynamic"), near("base")];
+  const [d, b] = [DYNAMIC_IDS.flatMap(near), near("base")];
   if (!d.length || !b.length) return null;
   const key = (r: SampleRow) => `${r.metric}|${r.setting}|${r.sample}`;
   const base = new Map(b.map((r) => [key(r), r.value]));
@@ -265,6 +272,8 @@ export function ablationFindings(
     dynamicZero: [
       ...bandLines(samples, "ntk_dynamic", "ntk", 0),
       ...bandLines(samples, "ntk_dynamic", "base", 0),
+      ...bandLines(samples, "ntk_dynamic_f1", "ntk", 0),
+      ...bandLines(samples, "ntk_dynamic_f1", "ntk_dynamic", 0),
     ].filter((l) => l.label.includes("long-range")).concat(dynamicVsTuned(samples)),
     dynamicIdentity: identityWithin(samples),
     dynamicOnFinetuned: bandLines(ftDynamic, "ntk_dynamic", "base", 0, {

@@ -201,10 +201,9 @@ export const ROPE_SCALINGS: { readonly [T in RopeScalingType]: RopeScalingFuncti
     requireInteger("seqLen", seqLen, 1);
     defaultInvFreq64(headDim, base);
     requireNtkHeadDim(headDim);
-    // Below the trained length the base is unchanged (the multiplier is 1).
-    const length = Math.max(seqLen, originalMaxPositions);
-    const multiplier = (factor * length) / originalMaxPositions - (factor - 1);
-    return toParameters(ntkInvFreq(headDim, base, multiplier));
+    return toParameters(
+      ntkInvFreq(headDim, base, dynamicMultiplier(factor, originalMaxPositions, seqLen)),
+    );
   },
 
   yarn: (headDim, base, { factor, originalMaxPositions, betaFast = 32, betaSlow = 1 }) => {
@@ -428,4 +427,21 @@ export function arcOvershoot(opts: {
     const seen = trainedInvFreq[i] * trainedLength;
     return seen >= 2 * Math.PI ? NaN : (f * length) / seen;
   });
+}
+
+/**
+ * Dynamic NTK's multiplier at a sequence length (HF's formula): `factor x len / L - (factor - 1)`
+ * with len = max(seqLen, L): 1 up to the trained length L, then growing by `factor` per L (factor
+ * 8 gives 57 at 8 L, far above the static factor 8).
+ *
+ * @example
+ * ```ts
+ * dynamicMultiplier(8, 256, 2048); // 57
+ * dynamicMultiplier(8, 256, 200); // 1
+ * ```
+ */
+export function dynamicMultiplier(factor: number, originalMaxPositions: number, seqLen: number) {
+  // Below the trained length the base is unchanged (the multiplier is 1).
+  const length = Math.max(seqLen, originalMaxPositions);
+  return (factor * length) / originalMaxPositions - (factor - 1);
 }
