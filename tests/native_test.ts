@@ -124,3 +124,38 @@ Deno.test("bits/byte by position: binned means; a bad bin or header is refused",
   assert.throws(() => binnedPositions(csv, 0), /bin must be an integer >= 1/);
   assert.throws(() => binnedPositions("a,b\n", 2), /position,bits_per_byte/);
 });
+
+Deno.test("native model card: every number read from the curves and the report", async () => {
+  const { nativeCard, stageSummary, STAGES } = await import("../src/tools/native_card.ts");
+  const curve = (steps: number, secs: number) =>
+    `step,loss,lr,grad_norm,tokens,elapsed_s\n1,5.5,1e-4,1,4096,1.0\n${steps},1.234,1e-4,1,8192,${secs}\n`;
+  assert.deepEqual(stageSummary(curve(700, 1400.4)), { steps: 700, loss: 1.234, seconds: 1400.4 });
+  assert.throws(() => stageSummary("step,loss\n"), /no rows|lacks the column/);
+  const curves = Object.fromEntries(STAGES.map((id, i) => [id, curve(100 * (i + 1), 1000 + i)]));
+  const report = {
+    checkpoint: "x",
+    step: "400",
+    contextLength: 256,
+    heldOutBitsPerByte: 2.111,
+    heldOutBytes: 16384,
+    unigramBitsPerByte: 4.429,
+    passkeyAccuracyUpToL0: 0.75,
+    passkeyMinAccuracyUpToL0: 0.5,
+    multiKeyAccuracyAtL0: 0.1,
+    passkeyAccuracyAtL0ByWording: { canonical: 1, varied: 0.9, heldout: 0, heldout_tail: 0.8 },
+    passkeyAccuracyAt8xL0: 0.6,
+    passkeyAccuracyAt8xL0BeyondL0: 0.5,
+    bitsPerByteAt8xL0: { belowL0: 2.2, beyondL0: 2.3 },
+    evalSeconds: 100,
+  };
+  const card = nativeCard("t5", curves, report, 5413);
+  assert.match(card, /maxDistance 128/);
+  assert.match(card, /bits\/byte at L0 \| 2\.111/);
+  assert.match(
+    card,
+    /Wall time 6,015 s of one core \(the RoPE base: 5,413 s\)/,
+    "1000 + ... + 1005",
+  );
+  assert.match(card, /\| 3d \| 600 \| 1\.234 \| 1005 s \|/);
+  assert.match(card, /1\.00 \/ 0\.90 \/ 0\.00 \/ 0\.80/);
+});

@@ -160,10 +160,28 @@ function extrapolationAt8x(
   return { far, byPosition: long.byPosition, bpb };
 }
 
+/** eval.json: what the report measured (see the module doc). */
+export interface BaseReport {
+  checkpoint: string;
+  step: string | undefined;
+  contextLength: number;
+  heldOutBitsPerByte: number;
+  heldOutBytes: number;
+  unigramBitsPerByte: number;
+  passkeyAccuracyUpToL0: number;
+  passkeyMinAccuracyUpToL0: number;
+  multiKeyAccuracyAtL0: number;
+  passkeyAccuracyAtL0ByWording: Record<string, number>;
+  passkeyAccuracyAt8xL0: number;
+  passkeyAccuracyAt8xL0BeyondL0: number;
+  bitsPerByteAt8xL0: { belowL0: number; beyondL0: number };
+  evalSeconds: number;
+}
+
 /** Writes eval.json, passkey_by_offset.csv and bpb_by_position.csv into `outDir`. */
 async function writeReport(
   outDir: string,
-  report: Record<string, unknown>,
+  report: BaseReport,
   rows: readonly OffsetAccuracy[],
   byPosition: Float64Array,
 ): Promise<void> {
@@ -183,7 +201,7 @@ async function writeReport(
 }
 
 /** Runs the report; returns what it wrote. */
-export async function main(argv: string[]): Promise<Record<string, unknown>> {
+export async function main(argv: string[]): Promise<BaseReport> {
   const args = parseBaseReportArgs(argv);
   await initBackend();
   const path = args.checkpoint;
@@ -207,7 +225,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   log(`passkey at L0 by wording (100 each): ${JSON.stringify(byWording)}`);
   const at8x = extrapolationAt8x(model, corpus.heldOut, L0, args.longPerOffset, log);
   const rows = [...atL0.near, ...atL0.multi, ...at8x.far];
-  const report = {
+  const report: BaseReport = {
     checkpoint: path,
     step: ck.metadata.step,
     contextLength: L0,
