@@ -42,7 +42,7 @@ Deno.test("ablate: stage 1 from the base, stage 2 on the fine-tuned ntk model (o
   assert.equal(s.length, 3);
   assert.ok(
     s[0].argv.join(" ").includes(
-      "--options pi,pi_s2,pi_s4,yarn_matched,ntk_dynamic,ntk_dynamic_f1,yarn,ntk --out /tmp/a",
+      "--options pi,pi_s2,pi_s4,yarn_matched,ntk_dynamic,yarn,ntk --out /tmp/a",
     ),
   );
   assert.ok(s[1].argv.join(" ").includes("--seeds 0 --preset tiny --base /tmp/ntk.safetensors"));

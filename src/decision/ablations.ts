@@ -8,7 +8,7 @@
  *   grows with s (paired differences between consecutive s);
  * - `yarn_matched` against `yarn` (HF's betas) on the bands;
  * - `ntk_dynamic` (dynamic NTK, no training; HF's factor s) against static `ntk` at step 0 and the
- *   base model, and `ntk_dynamic_f1` (factor 1: the static s at the target length) against both;
+ *   base model;
  * - in `<dir>/ntk_ft_dynamic/`, the fine-tuned `ntk` model as it is (its `base` row) against the
  *   same weights with dynamic NTK switched on.
  *
@@ -203,13 +203,10 @@ export interface AblationFindings {
   dynamicOnFinetuned: AblationLine[];
 }
 
-/** The dynamic-NTK ablations (HF's factor s, and factor 1). */
-const DYNAMIC_IDS = ["ntk_dynamic", "ntk_dynamic_f1"];
+/** The dynamic-NTK ablation(s). */
+const DYNAMIC_IDS = ["ntk_dynamic"];
 
-/**
- * Largest |dynamic - base| over the step-0 near-range samples of every dynamic-NTK ablation
- * present (null when none is).
- */
+/** Largest |dynamic - base| over the step-0 near-range samples (null when absent). */
 function identityWithin(samples: readonly SampleRow[]): number | null {
   const near = (o: string) =>
     samples.filter((r) => r.option === o && r.step === 0 && r.metric.startsWith("near_"));
@@ -272,8 +269,6 @@ export function ablationFindings(
     dynamicZero: [
       ...bandLines(samples, "ntk_dynamic", "ntk", 0),
       ...bandLines(samples, "ntk_dynamic", "base", 0),
-      ...bandLines(samples, "ntk_dynamic_f1", "ntk", 0),
-      ...bandLines(samples, "ntk_dynamic_f1", "ntk_dynamic", 0),
     ].filter((l) => l.label.includes("long-range")).concat(dynamicVsTuned(samples)),
     dynamicIdentity: identityWithin(samples),
     dynamicOnFinetuned: bandLines(ftDynamic, "ntk_dynamic", "base", 0, {

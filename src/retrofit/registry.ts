@@ -60,13 +60,7 @@ export function optionRank(option: string): number {
  * Ablation ids (issue #13): labelled variants run beside the six options, never in their place,
  * and never part of the decision (`deno task ablate` writes them to their own results folder).
  */
-export const ABLATION_IDS = [
-  "pi_s2",
-  "pi_s4",
-  "yarn_matched",
-  "ntk_dynamic",
-  "ntk_dynamic_f1",
-] as const;
+export const ABLATION_IDS = ["pi_s2", "pi_s4", "yarn_matched", "ntk_dynamic"] as const;
 
 /** One ablation id. */
 export type AblationId = typeof ABLATION_IDS[number];
@@ -208,9 +202,9 @@ export function geometryOf(base: ModelConfig, factor: number): HeadGeometry {
  * chooses betas so that the kept / ramped / interpolated split of this head's pairs matches a
  * LLaMA-class head (d 128, base 10,000) at 4,096 -> 32,768 under HF's defaults; `ntk_dynamic` is
  * dynamic NTK (the base change recomputed from the sequence length), the zero-training baseline
- * when evaluated at step 0, with HF's factor set to s (multiplier 57 at 8 x L0); `ntk_dynamic_f1`
- * is the same with factor 1, whose multiplier is len / L0: exactly the static NTK's s at the
- * target length, so it separates "dynamic" from "a larger base change".
+ * when evaluated at step 0, with HF's factor set to s (multiplier 57 at 8 x L0). With factor 1
+ * (YaRN's Sec. 3.3 definition, multiplier len / L0) it would equal static `ntk` at the target
+ * length and the base model within L0, the only lengths the bands use, so it is not run apart.
  */
 export const ABLATIONS: { readonly [K in AblationId]: RetrofitSpec } = {
   pi_s2: {
@@ -254,16 +248,6 @@ export const ABLATIONS: { readonly [K in AblationId]: RetrofitSpec } = {
     positional: (b, factor) => ({
       type: "rope",
       scaling: { type: "dynamic", factor, originalMaxPositions: b.contextLength },
-    }),
-  },
-  ntk_dynamic_f1: {
-    id: "ntk_dynamic_f1",
-    title: "Dynamic NTK, factor 1 (ablation)",
-    removes: "nothing",
-    adds: "NTK base change of len / L0 recomputed from the sequence length (s at the target)",
-    positional: (b) => ({
-      type: "rope",
-      scaling: { type: "dynamic", factor: 1, originalMaxPositions: b.contextLength },
     }),
   },
 };
