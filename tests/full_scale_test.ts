@@ -140,18 +140,18 @@ Deno.test("literature: every entry names its passage and where it was checked; i
   }
 });
 
-Deno.test("literature: the near-range comparisons use numbers from their entry's quoted row", async () => {
-  const { LITERATURE, PAPER_NEAR_COMPARISONS, logPerplexityCost } = await import(
+Deno.test("literature: PI's cost series uses numbers from its entry's quoted rows", async () => {
+  const { LITERATURE, PI_PAPER_SERIES, logPerplexityCost, piPaperCost } = await import(
     "../src/decision/literature.ts"
   );
-  for (const c of PAPER_NEAR_COMPARISONS) {
-    const e = LITERATURE.find((x) => x.id === c.entry);
-    assert.ok(e, `${c.entry}: no such entry`);
-    for (const p of [c.perplexityA, c.perplexityB]) {
-      assert.ok(e.verified.includes(p.toFixed(2)), `${c.entry}: ${p} is not in the quoted row`);
-    }
+  const e = LITERATURE.find((x) => x.id === PI_PAPER_SERIES.entry);
+  assert.ok(e, `${PI_PAPER_SERIES.entry}: no such entry`);
+  for (const p of [PI_PAPER_SERIES.base, ...PI_PAPER_SERIES.points.map((q) => q.perplexity)]) {
+    assert.ok(e.verified.includes(p.toFixed(2)), `${p} is not in the quoted rows`);
   }
-  assert.ok(Math.abs(logPerplexityCost(7.23, 7.2) - (Math.log(7.23) / Math.log(7.2) - 1)) < 1e-15);
+  const c = piPaperCost(7.23);
+  assert.ok(Math.abs(c.mean - (Math.log(7.23) / Math.log(7.2) - 1)) < 1e-15);
+  assert.ok(c.low < c.mean && c.mean < c.high, "the rounding range holds the estimate");
   assert.throws(() => logPerplexityCost(0.5, 7.2), /perplexities must be > 1/);
 });
 

@@ -86,7 +86,19 @@ Deno.test("native verdict: no retrieval at L0 is reported as such, not as a fail
     nativeVerdict("t5", i(0.95, 0.9, 1), i(0.1, 0.03, 0.2), 0.5),
     /does not extrapolate/,
   );
-  assert.match(nativeVerdict("t5", i(0.95, 0.9, 1), i(0.5, 0.38, 0.62), 0.5), /uncertain/);
+  assert.match(
+    nativeVerdict("t5", i(0.95, 0.9, 1), i(0.5, 0.38, 0.62), 0.5),
+    /straddles the bound/,
+  );
+  assert.match(
+    nativeVerdict("t5", i(0.45, 0.32, 0.58), i(0.02, 0, 0.06), 0.5),
+    /retrieval within L0 is itself uncertain/,
+    "a near interval holding the bound is no basis for 'does not extrapolate'",
+  );
+  assert.match(
+    nativeVerdict("t5", i(0.95, 0.9, 1), i(0.9, 0.8, 0.97), 0.5),
+    /one pretraining seed/,
+  );
   assert.match(nativeVerdict("t5", undefined, undefined, 0.5), /pending/);
 });
 
@@ -126,7 +138,9 @@ Deno.test("bits/byte by position: binned means; a bad bin or header is refused",
 });
 
 Deno.test("native model card: every number read from the curves and the report", async () => {
-  const { nativeCard, stageSummary, STAGES } = await import("../src/tools/native_card.ts");
+  const { nativeCard, offsetRanges, stageSummary, STAGES } = await import(
+    "../src/tools/native_card.ts"
+  );
   const curve = (steps: number, secs: number) =>
     `step,loss,lr,grad_norm,tokens,elapsed_s\n1,5.5,1e-4,1,4096,1.0\n${steps},1.234,1e-4,1,8192,${secs}\n`;
   assert.deepEqual(stageSummary(curve(700, 1400.4)), { steps: 700, loss: 1.234, seconds: 1400.4 });
@@ -148,8 +162,21 @@ Deno.test("native model card: every number read from the curves and the report",
     bitsPerByteAt8xL0: { belowL0: 2.2, beyondL0: 2.3 },
     evalSeconds: 100,
   };
-  const card = nativeCard("t5", curves, report, 5413);
-  assert.match(card, /maxDistance 128/);
+  const offsets = offsetRanges(
+    "kind,length,offset,correct,total,accuracy\npasskey,256,80,1,1,1\npasskey,256,232,1,1,1\npasskey,2048,80,0,1,0\npasskey,2048,2024,0,1,0\n",
+  );
+  const card = nativeCard("t5", curves, report, 5413, {
+    type: "t5",
+    numBuckets: 32,
+    maxDistance: 99,
+  }, offsets);
+  assert.match(
+    card,
+    /32 buckets, maxDistance 99/,
+    "the bucket setting read from the model's config",
+  );
+  assert.match(card, /passkey at L0, offsets 80-232/);
+  assert.match(card, /offsets 80-2024 \(beyond L0 only\) \| 60\.0% \(50\.0%\)/);
   assert.match(card, /bits\/byte at L0 \| 2\.111/);
   assert.match(
     card,

@@ -82,7 +82,7 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     citation: PI,
     arxiv: "2306.15595",
     where: "abstract",
-    model: "LLaMA 7B to 65B",
+    model: "LLaMA 7B to 65B (32768 reached by 7B and 13B; 33B to 16384, 65B to 8192, Table 1)",
     lengths: "up to 32768",
     steps: "within 1000",
     quantity: "context window reached with minimal fine-tuning",
@@ -130,14 +130,15 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     arxiv: "2306.15595",
     where: "Table 1 (PG19 perplexity; 1000 fine-tune steps per Section 3.1)",
     model: "LLaMA 7B",
-    lengths: "2048 -> 32768 (s = 16), evaluated at 2048 ... 32768",
+    lengths: "2048 -> 8192 (s = 4), 16384 (s = 8), 32768 (s = 16); evaluated at 2048 ... 32768",
     steps: "1000",
-    quantity: "perplexity at 2048 / at 32768; the unextended model at 2048",
-    value: "PI 32768: 7.23 at 2048, 6.77 at 32768; no extension: 7.20 at 2048, > 10^3 beyond",
+    quantity: "perplexity at 2048 (inside the original window) per s; s = 16 also at 32768",
+    value: "no extension 7.20; PI s = 4: 7.13, s = 8: 7.11, s = 16: 7.23 (6.77 at 32768)",
     copy: "paper PDF",
-    verified: `Table 1 rows "7B 2048 None 7.20 > 103 ..." and "7B 32768 PI 7.23 7.04 6.91 ` +
-      `6.80 6.77" (superscripts flattened by the text extraction), ${PI_PDF}`,
-    courseCounterpart: "PI's near-range cost after the fine-tune (section 4)",
+    verified: `Table 1 rows "7B 2048 None 7.20 > 103 ...", "7B 8192 PI 7.13 6.96 6.95", ` +
+      `"7B 16384 PI 7.11 6.93 6.82 6.83" and "7B 32768 PI 7.23 7.04 6.91 6.80 6.77" ` +
+      `(superscripts flattened by the text extraction), ${PI_PDF}`,
+    courseCounterpart: "PI's near-range cost against s after the fine-tune (section 6's table)",
   },
   {
     id: "pi-table4-passkey",
@@ -165,11 +166,12 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     model: "LLaMA / Llama 2",
     lengths: "",
     steps: "",
-    quantity: "training cost relative to previous methods",
+    quantity: "training cost: tokens against Code Llama, steps against PI (Section 4)",
     value: "10x less tokens and 2.5x less training steps",
     copy: "arxiv",
     verified: "abstract, read at pdf.arxiv.org/abs/2309.00071 (v2); same sentence in the " +
-      YARN_V2_PDF,
+      `${YARN_V2_PDF}, whose Section 4 says which method each ratio is against ("a 10x ` +
+      `reduction from Rozière et al. [31] and 2.5x reduction in training steps from Chen et al. [9]")`,
     courseCounterpart: "course: every option on the same 128-step budget curve (16-128)",
   },
   {
@@ -214,7 +216,8 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     model: "Llama 2 7B, YaRN s = 16 / s = 32",
     lengths: "extended to 64k / 128k, trained on 64k",
     steps: "400 / 400 + 200",
-    quantity: "passkey accuracy up to the stated context",
+    quantity: "passkey accuracy (Table 5: averaged over the sizes up to the passkey context, " +
+      "the largest size with >= 80% accuracy)",
     value: "96.3% (s = 16, to 64k); 99.4% (s = 32, to 128k)",
     copy: "paper PDF",
     verified: `Table 5 rows "7B YaRN 16 64k 64k YaRN 64k 96.3%" and "7B YaRN 32 128k 64k ` +
@@ -226,15 +229,14 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     paper: "YaRN",
     citation: YARN,
     arxiv: "2309.00071",
-    where: "abstract (v1; v2 reworded it)",
+    where: "abstract (v2)",
     model: "Llama 2 7B / 13B",
-    lengths: "64k and 128k context windows",
+    lengths: "up to 128k context",
     steps: "",
     quantity: "published fine-tuned context windows",
-    value: "64k and 128k",
+    value: "made available and reproduced online up to 128k context length",
     copy: "paper PDF",
-    verified: `abstract of the ${YARN_V1_PDF}; v2 says instead "made available and ` +
-      `reproduced online up to 128k context length"`,
+    verified: `abstract of the ${YARN_V2_PDF} (v1, ${YARN_V1_PDF}, named "64k and 128k")`,
     courseCounterpart: "course: 256 -> 2,048 (s = 8)",
   },
   {
@@ -306,31 +308,33 @@ export const LITERATURE: readonly LiteratureEntry[] = [
     citation: ALIBI,
     arxiv: "2108.12409",
     where: "appendix Table 3 (WikiText-103 validation perplexity, trained L = 1024)",
-    model: "WikiText-103 models: sinusoidal, rotary, T5 bias, ALiBi",
+    model: "WikiText-103 models pretrained natively (not swapped): sinusoidal, rotary, T5 bias, " +
+      "ALiBi",
     lengths: "trained 1024 -> evaluated 1024 and 8024 (7.8 L)",
     steps: "(pretraining, no fine-tune)",
-    quantity: "perplexity at 1024 / at 8024",
+    quantity: "perplexity at 1024 / at 8024 (nonoverlapping inference, Section 2.1: the " +
+      "average over every position of the window, not only the far ones)",
     value: "sinusoidal 19.34 / 284.88; rotary 19.33 / 64.91; T5 bias 18.80 / 25.79; " +
       "ALiBi 18.66 / 17.96",
     copy: "paper PDF",
     verified: `Table 3 rows "1024 19.34 17002 19.33 14690 18.80 14973 18.66 16951" and "8024 ` +
       `284.88 8132 64.91 7355 25.79 4377 17.96 8086" (perplexity and words/s per method), ` +
       ALIBI_PDF,
-    courseCounterpart: "native T5 and ALiBi at 8 x L0, bits/byte by position: pending",
+    courseCounterpart: "native T5 and ALiBi: bits/byte of whole 8 x L0 windows against L0: pending",
   },
   {
     id: "alibi-t5-gain",
     paper: "ALiBi",
     citation: ALIBI,
     arxiv: "2108.12409",
-    where: "Section 2",
+    where: "Section 2.2",
     model: "WikiText-103 T5-bias models",
     lengths: "trained 512 (1024)",
     steps: "(pretraining, no fine-tune)",
     quantity: "extra tokens over which the T5 bias still improves perplexity",
     value: "k = 600 (k = 800) extra tokens for L = 512 (L = 1024)",
     copy: "paper PDF",
-    verified: `Section 2 ("the T5 bias improves perplexity with longer sequences than the ones ` +
+    verified: `Section 2.2 ("the T5 bias improves perplexity with longer sequences than the ones ` +
       `it was trained on, i.e., k = 600 (k = 800) extra tokens"), ${ALIBI_PDF}`,
     courseCounterpart: "native T5 at 8 x L0: pending",
   },
@@ -402,6 +406,42 @@ export const LITERATURE: readonly LiteratureEntry[] = [
       `performance at 4K (85.6%)"), ${RULER_PDF}`,
     courseCounterpart: "course retrieval threshold 0.5 (FINETUNE_DEFAULTS.course.threshold)",
   },
+  {
+    id: "ruler-together",
+    paper: "RULER",
+    citation: RULER,
+    arxiv: "2404.06654",
+    where: "Table 3 (13-task average)",
+    model: "Together (7B): Llama 2 extended 4K -> 32K by PI (YaRN's Table 2 labels it PI)",
+    lengths: "4K -> 32K, evaluated 4K ... 128K",
+    steps: "",
+    quantity: "RULER average at 4K / 32K, and its effective length",
+    value: "88.2 at 4K, 63.0 at 32K; effective length 4K",
+    copy: "paper PDF",
+    verified:
+      `Table 3 row "Together (7B) 32K 4K 88.2 81.1 69.4 63.0 0.0 0.0 50.3 ...", ${RULER_PDF}; ` +
+      `the PI label: YaRN v2 Table 2 row "7B Together 32k PI ...", ${YARN_V2_PDF}`,
+    courseCounterpart:
+      "the case study itself at full scale (4K -> 32K by PI): course pi, chapter 09",
+  },
+  {
+    id: "ruler-passkey",
+    paper: "RULER",
+    citation: RULER,
+    arxiv: "2404.06654",
+    where: "Table 10 (passkey retrieval only)",
+    model: "Together (7B), PI to 32K; Yarn-base (7B), YaRN to 128K",
+    lengths: "evaluated 4K ... 128K",
+    steps: "",
+    quantity: "passkey accuracy at 32K",
+    value: "Together 100.0; Yarn-base 100.0 (while Table 3's 13-task average at 32K is 63.0 for " +
+      "Together)",
+    copy: "paper PDF",
+    verified: `Table 10 rows "Together (7B) 32K 100.0 100.0 100.0 100.0 0.0 0.0 66.7" and ` +
+      `"Yarn-base (7B) 128K 100.0 100.0 99.0 100.0 99.2 39.6 89.6", ${RULER_PDF}`,
+    courseCounterpart: "course long band: passkey only, so a pass is a floor on long-context " +
+      "skill, not RULER's effective length",
+  },
 ];
 
 /**
@@ -443,44 +483,27 @@ export function unverifiedEntries(
 }
 
 /**
- * Near-range comparisons the papers' tables allow, as numbers copied from the rows quoted in
- * `pi-table1-pg19` and `yarn-table1` (perplexity at the pretraining length or below): `a` against
- * `b`, both as the table prints them. The course side of each is a paired difference of near
- * bits/byte (notebook 10).
+ * PI's own near-range cost against s, as numbers copied from the rows quoted in `pi-table1-pg19`
+ * (LLaMA 7B, PG19 perplexity at 2048 after 1000 steps): the unextended model and PI at s = 4, 8,
+ * 16. Printed to two decimals, so each carries a rounding range of +-0.005.
  */
-export const PAPER_NEAR_COMPARISONS: readonly {
-  entry: string;
-  a: string;
-  b: string;
-  setting: string;
-  perplexityA: number;
-  perplexityB: number;
-}[] = [
-  {
-    entry: "pi-table1-pg19",
-    a: "pi",
-    b: "base",
-    setting: "LLaMA 7B, PI to 32768 (s = 16), 1000 steps; PG19 at 2048",
-    perplexityA: 7.23,
-    perplexityB: 7.20,
-  },
-  {
-    entry: "yarn-table1",
-    a: "ntk",
-    b: "pi",
-    setting: "Llama 2 7B, 4096 -> 8192 (s = 2), 1B tokens each; Proof-pile at 2048",
-    perplexityA: 4.20,
-    perplexityB: 3.92,
-  },
-  {
-    entry: "yarn-table1",
-    a: "yarn",
-    b: "pi",
-    setting: "Llama 2 7B, 4096 -> 8192 (s = 2), YaRN 400M tokens, PI 1B; Proof-pile at 2048",
-    perplexityA: 3.91,
-    perplexityB: 3.92,
-  },
-];
+export const PI_PAPER_SERIES = {
+  entry: "pi-table1-pg19",
+  base: 7.20,
+  points: [{ s: 4, perplexity: 7.13 }, { s: 8, perplexity: 7.11 }, { s: 16, perplexity: 7.23 }],
+} as const;
+
+/**
+ * PI's cost at one point of {@link PI_PAPER_SERIES} as a relative log-perplexity difference, with
+ * the range the two-decimal rounding of both numbers allows.
+ */
+export function piPaperCost(perplexity: number, base: number = PI_PAPER_SERIES.base) {
+  return {
+    mean: logPerplexityCost(perplexity, base),
+    low: logPerplexityCost(perplexity - 0.005, base + 0.005),
+    high: logPerplexityCost(perplexity + 0.005, base - 0.005),
+  };
+}
 
 /**
  * The relative difference in log-perplexity (nats per token) of `a` over `b`: the quantity that

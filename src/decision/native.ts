@@ -40,7 +40,9 @@ export function withNative(
   main: readonly SampleRow[],
   native: Partial<Record<NativeFamily, readonly SampleRow[]>>,
 ): SampleRow[] {
-  const key = (r: SampleRow) => `${r.metric}|${r.setting}|${r.sample}`;
+  // The offset and wording make the key the example itself: another plan seed keeps the settings
+  // and counts but moves the keys.
+  const key = (r: SampleRow) => `${r.metric}|${r.setting}|${r.sample}|${r.offset}|${r.wording}`;
   const mainKeys = new Set(main.filter((r) => r.option === "base").map(key));
   const out = [...main];
   for (const family of NATIVE_FAMILIES) {
@@ -89,7 +91,9 @@ function linesAgainst(
       label: `${a} - ${bName} · ${m.label}`,
       interval,
       sentence: compareSentence(`native ${family}`, bName, interval, {
-        quantity: m.label,
+        quantity: `${m.label} (native: one pretraining seed, interval over examples${
+          bStep === "final" ? " and the swap's fine-tune seeds" : ""
+        })`,
         higherIsBetter: m.higherIsBetter,
         format: fmt(m.digits),
       }),
@@ -112,10 +116,14 @@ export function nativeVerdict(
   threshold: number,
 ): string {
   if (!near || !long) return `native ${family}: not measured yet (pending).`;
-  const name = `Native ${family} (no fine-tune)`;
+  const name = `Native ${family} (no fine-tune; one pretraining seed, interval over examples)`;
   if (near.high < threshold) {
     return `${name} did not learn retrieval even within L0 (near-range ${ci(near)}): ` +
       "this recipe gives no evidence either way on extrapolation, a finding in itself.";
+  }
+  if (near.low < threshold) {
+    return `${name}: retrieval within L0 is itself uncertain (near-range ${ci(near)} against ` +
+      `${threshold}), so its long-range retrieval (${ci(long)}) is no verdict on extrapolation.`;
   }
   const at = `long-range retrieval at 8 x L0 ${ci(long)} against the bound ${threshold}`;
   if (long.low >= threshold) return `${name} extrapolates on retrieval: ${at}.`;
