@@ -113,8 +113,9 @@ export function transferTable(
       course: reach(course),
       fullScale: reach(full),
       addressedBy: `computed (alibiWindows); native ALiBi pretraining: ${nativeLine("alibi")}`,
-      direction: "with the paper's slopes no full-scale head reaches 2.5 L0 by the bias " +
-        "alone: ALiBi's long-range retrieval could rank lower at full scale",
+      direction: `with the paper's slopes ${reach(full)} at full scale reach the long band ` +
+        `by the bias alone (${reach(course)} in the course): ALiBi's long-range retrieval could ` +
+        "rank lower at full scale when fewer heads reach it",
     },
     {
       distortion: "T5 buckets that only the fine-tune trains",
