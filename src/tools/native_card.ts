@@ -59,7 +59,8 @@ export function offsetRanges(csv: string): Map<string, [number, number]> {
 function biasText(p: PositionalConfig): string {
   if (p.type === "t5") {
     return `T5 relative-position buckets (${p.numBuckets} buckets, maxDistance ${p.maxDistance}: ` +
-      `every offset of ${p.maxDistance} or more shares the last bucket), one learned table per layer`;
+      `every offset of ${p.maxDistance} or more shares the last bucket), one learned ` +
+      `[buckets x heads] table shared by every layer as in T5, starting at zero (src/model/decoder.ts)`;
   }
   if (p.type === "alibi") {
     return "ALiBi with the paper's slopes (2^(-8h/H) for head h of H), no learned positional " +
