@@ -125,7 +125,7 @@ is in \`assets/results/course_ablations/native_${family}/\` and notebook 10, sec
 
 Same six stages, flags, seeds and data as the RoPE base (its card lists the commands), each with
 \`--positional ${family} --workers 1\` and \`--out build/native_${family}/stage<id>\`
-(\`build/native.sh\` at the commit that added this folder chained them). Wall time ${
+(\`src/tools/native_pretrain.sh\` chains them, then this card). Wall time ${
     Math.round(total).toLocaleString("en")
   } s of one core${
     ropeSeconds ? ` (the RoPE base: ${ropeSeconds.toLocaleString("en")} s)` : ""
@@ -143,7 +143,7 @@ ${
 an older seed hash (its card explains); these stages use the current one, so they see other samples
 of the same data distribution, not the same batches. The RoPE base's stage 1 ran with a composite
 attention stand-in; these use the fused attention op. Everything else (steps, batch, learning rates,
-mixtures, seeds) takes the same flags (\`build/native.sh\`); the steps per stage above can be set
+mixtures, seeds) takes the same flags (\`src/tools/native_pretrain.sh\`); the steps per stage above can be set
 beside the base card's.
 
 ## Files
