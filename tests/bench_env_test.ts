@@ -43,12 +43,19 @@ Deno.test("a software WebGPU adapter is refused for timing unless allowed", asyn
 });
 
 Deno.test("bench train --peer: attn[:chunk][@threads][+avx512][xprocs] parsed, bad entries name the form", () => {
-  assert.deepEqual(parsePeerSpec("full"), { attn: "full", threads: 2, avx512: false, procs: 1 });
+  assert.deepEqual(parsePeerSpec("full"), {
+    attn: "full",
+    threads: 2,
+    avx512: false,
+    blas1: false,
+    procs: 1,
+  });
   assert.deepEqual(parsePeerSpec("chunked", 128), {
     attn: "chunked",
     chunk: 128,
     threads: 2,
     avx512: false,
+    blas1: false,
     procs: 1,
   });
   assert.deepEqual(parsePeerSpec("chunked:64@1+avx512"), {
@@ -56,6 +63,7 @@ Deno.test("bench train --peer: attn[:chunk][@threads][+avx512][xprocs] parsed, b
     chunk: 64,
     threads: 1,
     avx512: true,
+    blas1: false,
     procs: 1,
   });
   assert.deepEqual(parsePeerSpec("chunked:64@1x2"), {
@@ -63,9 +71,24 @@ Deno.test("bench train --peer: attn[:chunk][@threads][+avx512][xprocs] parsed, b
     chunk: 64,
     threads: 1,
     avx512: false,
+    blas1: false,
     procs: 2,
   });
-  assert.deepEqual(parsePeerSpec("full@1"), { attn: "full", threads: 1, avx512: false, procs: 1 });
+  assert.deepEqual(parsePeerSpec("chunked:64+blas1"), {
+    attn: "chunked",
+    chunk: 64,
+    threads: 2,
+    avx512: false,
+    blas1: true,
+    procs: 1,
+  });
+  assert.deepEqual(parsePeerSpec("full@1"), {
+    attn: "full",
+    threads: 1,
+    avx512: false,
+    blas1: false,
+    procs: 1,
+  });
   for (
     const bad of [
       "full:64",
@@ -109,4 +132,5 @@ Deno.test("bench train rows: ours against the fastest peer's median; peers carry
   // Per-repeat pairs: 900/2000, 1000/1900, 1100/2100.
   assert.deepEqual(col("tfjs-wasm-2w").slice(12, 14), [0.45, 0.526]);
   assert.deepEqual(col("pytorch-full@2").slice(12, 14), ["", ""]);
+  assert.equal(col("tfjs-wasm-2w")[14], "900.0;1000.0;1100.0", "every repeat, in order");
 });

@@ -54,6 +54,8 @@ const HEADER = [
   // Per-repeat ratios (repeat r of ours over repeat r of that peer, timed in the same rotation).
   "ratio_repeat_min",
   "ratio_repeat_max",
+  // Every repeat's tok/s in the order measured (the ratios above can be recomputed from these).
+  "tokens_per_s_repeats",
   "cpu",
   "cores",
   "load_before",
@@ -95,7 +97,7 @@ function implementations(
   const peers = o.peers.map((spec): Impl => ({
     name: `pytorch-${spec.attn}${spec.chunk ? `:${spec.chunk}` : ""}@${spec.threads}${
       spec.avx512 ? "+avx512" : ""
-    }${spec.procs > 1 ? `x${spec.procs}` : ""}`,
+    }${spec.blas1 ? "+blas1" : ""}${spec.procs > 1 ? `x${spec.procs}` : ""}`,
     measure: async () => {
       const r: PeerInfo = await measurePeer(p, t, batch, o.steps, o.warmup, spec);
       const chunk = spec.chunk ? ` chunk=${Math.min(spec.chunk, t)}` : "";
@@ -164,6 +166,7 @@ export function summaryRows(
       ...(ours && perRepeat(i).length
         ? [+Math.min(...perRepeat(i)).toFixed(3), +Math.max(...perRepeat(i)).toFixed(3)]
         : ["", ""]),
+      m.tps[i].map((x) => x.toFixed(1)).join(";"),
       ...machineCells(before, after, o.backend, o.adapter, m.other.share(), o.commit),
       +s.median.toFixed(1),
     ];
@@ -224,7 +227,11 @@ function parse(args: string[]) {
       steps: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
       workers: { type: "string", default: "1,2" },
-      peer: { type: "string", default: "full,chunked" },
+      // The one-process forms and the data-parallel one (the fastest found on 2 cores).
+      peer: {
+        type: "string",
+        default: "full,chunked:64,chunked:64@1,chunked:64+blas1,chunked:64@1x2",
+      },
       chunk: { type: "string", default: "256" },
       "no-peer": { type: "boolean", default: false },
     },
@@ -268,7 +275,9 @@ export async function run(args: string[]): Promise<void> {
   }
   for (const r of rows) {
     console.log(
-      `${r[1]} ${r[3]}: median ${r[8]} tok/s [${r[9]}, ${r[10]}] ratio ${r[11]} ${r[18]}`,
+      `${r[1]} ${r[3]}: median ${r[8]} tok/s [${r[9]}, ${r[10]}] ratio ${r[11]} ${
+        r[HEADER.indexOf("backend")]
+      }`,
     );
   }
   console.log(`wrote ${o.out}`);

@@ -8,7 +8,8 @@ Attention formulations (PyTorch 1.13 has no fused scaled_dot_product_attention):
 
 --procs N > 1 trains data-parallel the way PyTorch's users do on CPU: N processes (--threads each)
 under DistributedDataParallel with the gloo backend, each on --batch / N rows; gradients are
-all-reduced every step; rank 0 times and prints.
+all-reduced every step; the time is the slowest rank's; rank 0 prints. Every rank trains on the same
+random batch (seed 0): a speed measurement, not a training run.
 
 usage: python3 train_peer.py --d 128 --layers 4 --heads 4 --head-dim 32 --mlp 352 --seq 256
          --batch 16 --steps 10 --warmup 2 --threads 2 --attn chunked --chunk 256 [--procs 2]
@@ -162,9 +163,15 @@ def run(rank):
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+    total = sum(times)
+    if a.procs > 1:
+        # The slowest rank's time: every rank must finish its steps for the batch to be done.
+        t = torch.tensor([total], dtype=torch.float64)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        total = float(t.item())
     if rank == 0:
         print(json.dumps({
-            "tokens_per_s": a.steps * a.batch * T / sum(times),
+            "tokens_per_s": a.steps * a.batch * T / total,
             "step_s": times,
             "blas": blas_loaded(),
             "threads": torch.get_num_threads(),
@@ -173,7 +180,8 @@ def run(rank):
             "blas_core": blas_core(),
             "cpu_capability": cpu_capability(),
             "torch": torch.__version__,
-            "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+            "openblas_env": {k: v for k, v in os.environ.items()
+                             if k.startswith("OPENBLAS") or k.startswith("OMP_")},
         }), flush=True)
     if a.procs > 1:
         dist.destroy_process_group()

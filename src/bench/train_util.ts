@@ -44,18 +44,24 @@ export interface PeerSpec {
   chunk?: number;
   threads: number;
   avx512: boolean;
+  /**
+   * `+blas1`: OpenBLAS's own pool at 1 thread and OpenMP waiting passively, so torch's threads do
+   * not compete with OpenBLAS's spinning ones for the cores (the default gives OpenBLAS as many
+   * threads as torch).
+   */
+  blas1: boolean;
   procs: number;
 }
 
 /** Parses a `--peer` entry (see {@link PeerSpec}), naming the flag and the form on bad input. */
 export function parsePeerSpec(s: string, defaultChunk = 256): PeerSpec {
-  const m = /^(full|chunked)(?::(\d+))?(?:@(\d+))?(\+avx512)?(?:x(\d+))?$/.exec(s);
+  const m = /^(full|chunked)(?::(\d+))?(?:@(\d+))?(\+avx512)?(\+blas1)?(?:x(\d+))?$/.exec(s);
   if (
-    !m || (m[1] === "full" && m[2] !== undefined) || m[2] === "0" || m[3] === "0" || m[5] === "0"
+    !m || (m[1] === "full" && m[2] !== undefined) || m[2] === "0" || m[3] === "0" || m[6] === "0"
   ) {
     throw new RangeError(
-      `--peer entries are full|chunked[:chunk >= 1][@threads >= 1][+avx512][xprocesses >= 1] ` +
-        `(chunk only with chunked); got "${s}"`,
+      `--peer entries are full|chunked[:chunk >= 1][@threads >= 1][+avx512][+blas1]` +
+        `[xprocesses >= 1] (chunk only with chunked); got "${s}"`,
     );
   }
   return {
@@ -63,7 +69,8 @@ export function parsePeerSpec(s: string, defaultChunk = 256): PeerSpec {
     ...(m[1] === "chunked" ? { chunk: m[2] ? Number(m[2]) : defaultChunk } : {}),
     threads: m[3] ? Number(m[3]) : 2,
     avx512: m[4] !== undefined,
-    procs: m[5] ? Number(m[5]) : 1,
+    blas1: m[5] !== undefined,
+    procs: m[6] ? Number(m[6]) : 1,
   };
 }
 
@@ -170,8 +177,11 @@ export async function measurePeer(
   const env = Deno.env.toObject();
   for (const k of PEER_UNSET_ENV) delete env[k];
   if (spec.avx512) env.ATEN_CPU_CAPABILITY = "avx512";
-  // torch.set_num_threads does not reach OpenBLAS's own pool: give it the same count.
-  env.OPENBLAS_NUM_THREADS = String(spec.threads);
+  // torch.set_num_threads does not reach OpenBLAS's own pool: give it the same count (or 1 with
+  // +blas1, OpenMP then waiting passively); OMP_NUM_THREADS is set for the record.
+  env.OPENBLAS_NUM_THREADS = spec.blas1 ? "1" : String(spec.threads);
+  env.OMP_NUM_THREADS = String(spec.threads);
+  if (spec.blas1) env.OMP_WAIT_POLICY = "PASSIVE";
   const out = await new Deno.Command(PEER_PYTHON, {
     args: [script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])],
     env,
