@@ -24,7 +24,7 @@ import torch.nn.functional as F
 ap = argparse.ArgumentParser()
 for name, default in [("d", 128), ("layers", 4), ("heads", 4), ("head-dim", 32), ("mlp", 352),
                       ("seq", 256), ("batch", 16), ("steps", 10), ("warmup", 2), ("threads", 2),
-                      ("chunk", 256), ("procs", 1), ("port", 29517)]:
+                      ("chunk", 256), ("procs", 1), ("port", 0)]:
     ap.add_argument(f"--{name}", type=int, default=default)
 ap.add_argument("--attn", choices=["full", "chunked"], default="full")
 a = ap.parse_args()
@@ -141,13 +141,13 @@ def cpu_capability():
     return None
 
 
-def run(rank):
+def run(rank, port=0):
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = Model()
     if a.procs > 1:
         import torch.distributed as dist
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{a.port}", rank=rank,
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                 world_size=a.procs)
         model = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
@@ -188,7 +188,14 @@ def run(rank):
 
 
 if __name__ == "__main__":
+    if a.procs > 1 and a.port == 0:
+        # A free port for gloo's rendezvous: a fixed one can still be held by an earlier run.
+        import socket
+        with socket.socket() as s_:
+            s_.bind(("127.0.0.1", 0))
+            a.port = s_.getsockname()[1]
     if a.procs > 1:
-        torch.multiprocessing.spawn(run, nprocs=a.procs)
+        # The children re-read the command line: the port reaches them as an argument.
+        torch.multiprocessing.spawn(run, args=(a.port,), nprocs=a.procs)
     else:
         run(0)

@@ -23,6 +23,8 @@ import { type GradientEngine, LocalGradients } from "../train/gradients.ts";
 
 /** Debian packages the peer needs (bench-only: installed by the bench, never by the course). */
 export const PEER_PACKAGES = ["python3-torch", "libopenblas0-pthread"];
+/** Seconds one peer measurement may take before it is killed (a hung run fails, named). */
+export const PEER_TIMEOUT_S = 600;
 /** The Python with Debian's torch. */
 export const PEER_PYTHON = "/usr/bin/python3";
 /** Environment variables removed for the peer's command (set on some machines, they slow it). */
@@ -182,14 +184,23 @@ export async function measurePeer(
   env.OPENBLAS_NUM_THREADS = spec.blas1 ? "1" : String(spec.threads);
   env.OMP_NUM_THREADS = String(spec.threads);
   if (spec.blas1) env.OMP_WAIT_POLICY = "PASSIVE";
-  const out = await new Deno.Command(PEER_PYTHON, {
+  // A data-parallel peer can hang in gloo's rendezvous: stop it rather than the whole bench.
+  const cmd = new Deno.Command(PEER_PYTHON, {
     args: [script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])],
     env,
     clearEnv: true,
+    stdout: "piped",
     stderr: "inherit",
-  }).output();
+  }).spawn();
+  const timer = setTimeout(() => cmd.kill("SIGKILL"), PEER_TIMEOUT_S * 1000);
+  const out = await cmd.output().finally(() => clearTimeout(timer));
   const text = new TextDecoder().decode(out.stdout).trim();
-  if (!out.success) throw new Error(`PyTorch peer failed (exit ${out.code}): ${text}`);
+  if (!out.success) {
+    const why = out.signal
+      ? `killed (${out.signal}) at the ${PEER_TIMEOUT_S} s limit`
+      : `exit ${out.code}`;
+    throw new Error(`PyTorch peer failed (${why}): ${text}`);
+  }
   const r = JSON.parse(text.split("\n").at(-1)!);
   return {
     tokensPerS: r.tokens_per_s,
