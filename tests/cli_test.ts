@@ -73,9 +73,10 @@ Deno.test("course command line: defaults, --only prefixes, --timeout checked", (
 Deno.test("base report command line: counts are integers >= 1, wordings a known set", () => {
   const d = parseBaseReportArgs([]);
   assert.deepEqual(
-    [d.perOffset, d.longPerOffset, d.windows, d.wordings, d.out],
-    [20, 10, 64, "training", "assets/checkpoints/course"],
+    [d.perOffset, d.longPerOffset, d.windows, d.longWindows, d.wordings, d.out],
+    [20, 10, 64, 32, "training", "assets/checkpoints/course"],
   );
+  assert.throws(() => parseBaseReportArgs(["--long-windows", "0"]), /--long-windows must be/);
   const a = parseBaseReportArgs(["--checkpoint", "x/m.safetensors", "--windows", "8"]);
   assert.deepEqual([a.out, a.windows], ["x", 8]);
   assert.equal(parseBaseReportArgs(["--out", "o"]).out, "o");

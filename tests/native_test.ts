@@ -5,10 +5,13 @@
  */
 import assert from "node:assert/strict";
 import {
+  accuracyByOffset,
   binnedPositions,
+  lengthVerdict,
   nativeFindings,
   nativeLevelRows,
   nativeVerdict,
+  parseOffsetRows,
   withNative,
 } from "../src/decision/native.ts";
 import type { MetricName, SampleRow } from "../src/eval/results.ts";
@@ -67,7 +70,7 @@ Deno.test("native rows are relabelled and paired; a native model that extrapolat
   }
   assert.match(long[2].sentence, /native alibi is ahead of alibi swapped in \(fine-tuned\)/);
   assert.equal(long[2].interval.seeds, 3, "the fine-tuned side brings its seeds");
-  assert.match(f.verdict, /extrapolates on retrieval/);
+  assert.match(f.verdict, /reaches the long band/);
 });
 
 Deno.test("native verdict: no retrieval at L0 is reported as such, not as a failure to extrapolate", () => {
@@ -84,7 +87,7 @@ Deno.test("native verdict: no retrieval at L0 is reported as such, not as a fail
   );
   assert.match(
     nativeVerdict("t5", i(0.95, 0.9, 1), i(0.1, 0.03, 0.2), 0.5),
-    /does not extrapolate/,
+    /does not reach the long band/,
   );
   assert.match(
     nativeVerdict("t5", i(0.95, 0.9, 1), i(0.5, 0.38, 0.62), 0.5),
@@ -185,4 +188,84 @@ Deno.test("native model card: every number read from the curves and the report",
   );
   assert.match(card, /\| 3d \| 600 \| 1\.234 \| 1005 s \|/);
   assert.match(card, /1\.00 \/ 0\.90 \/ 0\.00 \/ 0\.80/);
+});
+
+Deno.test("length verdict: short offsets inside 8 x L0 prompts and bits/byte past L0, kept apart from reach", () => {
+  const csv = (ok: number) =>
+    "kind,length,offset,correct,total,accuracy\n" +
+    [80, 128, 232].map((o) => `passkey,2048,${o},${ok},10,${ok / 10}`).join("\n") +
+    "\npasskey,2048,2024,0,10,0\npasskey,256,80,10,10,1\n";
+  const alibi = lengthVerdict(
+    "alibi",
+    parseOffsetRows(csv(10)),
+    { belowL0: 2.37, beyondL0: 2.27 },
+    256,
+    0.5,
+    0.02,
+  );
+  assert.equal(alibi.retrieval.examples, 30, "offsets <= L0 at 8 x L0 only");
+  assert.match(alibi.verdict, /extrapolates in length: .*30\/30/);
+  const t5 = lengthVerdict(
+    "t5",
+    parseOffsetRows(csv(0)),
+    { belowL0: 2.53, beyondL0: 3.64 },
+    256,
+    0.5,
+    0.02,
+  );
+  assert.match(t5.verdict, /does not extrapolate in length/);
+  const mixed = lengthVerdict(
+    "t5",
+    parseOffsetRows(csv(10)),
+    { belowL0: 2.53, beyondL0: 3.64 },
+    256,
+    0.5,
+    0.02,
+  );
+  assert.match(mixed.verdict, /only in part/);
+  assert.throws(() => parseOffsetRows("a,b\n1,2"), /lacks the column "kind"/);
+});
+
+Deno.test("accuracy by offset bin, and duplicated native rows are refused", () => {
+  const row = (sample: number, offset: number, value: number): SampleRow => ({
+    option: "native_t5",
+    seed: 0,
+    step: 0,
+    metric: "long_retrieval_acc",
+    setting: "s",
+    sample,
+    value,
+    offset,
+    wording: "w",
+  });
+  const rows = [row(0, 640, 0), row(1, 700, 0), row(2, 1800, 1), row(3, 1919, 1)];
+  const bins = accuracyByOffset(rows, "native_t5", "long_retrieval_acc", 2);
+  assert.deepEqual(bins.map((b) => [b.k, b.n]), [[0, 2], [2, 2]]);
+  assert.equal(bins[0].from, 640);
+  const main = rows.map((r) => ({ ...r, option: "base" }));
+  const dup = [main[0], main[0], main[2], main[3]];
+  assert.throws(() => withNative(main, { t5: dup }), /4 rows, 3 distinct/);
+});
+
+Deno.test("native provenance: the folder must pin the family's own checkpoint", async () => {
+  const { nativeProvenance } = await import("../src/decision/real_case.ts");
+  const dir = await Deno.makeTempDir();
+  const tiny = new URL("../assets/checkpoints/tiny/model.safetensors", import.meta.url).pathname;
+  assert.match(await nativeProvenance("alibi", dir, tiny) ?? "", /not made by the pipeline/);
+  await Deno.mkdir(`${dir}/runs`);
+  await Deno.writeTextFile(`${dir}/runs/base.sha256`, "0".repeat(64));
+  assert.match(await nativeProvenance("alibi", dir, tiny) ?? "", /is a rope model, not alibi/);
+  assert.match(await nativeProvenance("t5", dir, `${dir}/none`) ?? "", /no readable checkpoint/);
+  // The shipped native model and its folder agree; the other family's folder does not.
+  const root = new URL("../assets/", import.meta.url).pathname;
+  const alibi = `${root}checkpoints/course/native_alibi/model.safetensors`;
+  assert.equal(
+    await nativeProvenance("alibi", `${root}results/course_ablations/native_alibi`, alibi),
+    null,
+  );
+  assert.match(
+    await nativeProvenance("alibi", `${root}results/course_ablations/native_t5`, alibi) ?? "",
+    /evaluated on another checkpoint/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });

@@ -13,14 +13,19 @@
  * @module
  */
 import { readSamples, type SampleRow } from "../eval/results.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
 import type { Preset } from "../model/presets.ts";
 import { type AblationFindings, ablationFindings, withRopeControl } from "./ablations.ts";
 import type { HeadGeometry } from "./full_scale.ts";
+import { DECISION_RULE } from "./rule.ts";
+import type { BaseReport } from "../eval/base_report.ts";
 import {
+  lengthVerdict,
   NATIVE_FAMILIES,
   type NativeFamily,
   type NativeFinding,
   nativeFindings,
+  parseOffsetRows,
   withNative,
 } from "./native.ts";
 
@@ -51,18 +56,52 @@ export interface TransferEvidence {
   /** The main samples plus the native models' rows (`native_<family>`). */
   nativeSamples: SampleRow[];
   native: NativeFinding[];
+  /** Native folders present but refused, with why (another checkpoint, another plan, ...). */
+  refused: Partial<Record<NativeFamily, string>>;
   /** Folders read, for the notebooks' provenance lines. */
   dirs: { main: string; ablations: string; native: Record<NativeFamily, string> };
 }
 
+async function sha256Hex(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /**
- * Loads the evidence of `preset` from `resultsRoot` (e.g. `assets/results`); `threshold` is the
- * long-range retrieval bound the native verdicts use.
+ * Why a native folder's rows cannot be the `family` model of `checkpointsRoot`, or null when they
+ * can: the checkpoint must exist and be that family, and the folder's pinned base checkpoint
+ * (`runs/base.sha256`, written by the pipeline) must be that very file.
+ */
+export async function nativeProvenance(
+  family: NativeFamily,
+  resultsDir: string,
+  checkpoint: string,
+): Promise<string | null> {
+  const pinned = (await Deno.readTextFile(`${resultsDir}/runs/base.sha256`).catch(() => ""))
+    .trim();
+  if (!pinned) return `no ${resultsDir}/runs/base.sha256: not made by the pipeline`;
+  const ck = await loadCheckpoint(checkpoint).catch(() => null);
+  if (!ck) return `no readable checkpoint at ${checkpoint}`;
+  if (ck.config.positional.type !== family) {
+    return `${checkpoint} is a ${ck.config.positional.type} model, not ${family}`;
+  }
+  const sha = await sha256Hex(checkpoint);
+  return sha === pinned
+    ? null
+    : `${resultsDir} was evaluated on another checkpoint than ${checkpoint}`;
+}
+
+/**
+ * Loads the evidence of `preset` from `resultsRoot` (e.g. `assets/results`), the native models
+ * from `checkpointsRoot` (e.g. `assets/checkpoints`); `threshold` is the long-range retrieval
+ * bound the native verdicts use. A native folder that fails its checks is refused (reported, not
+ * read), so one stale folder never stops the chapters.
  */
 export async function loadTransferEvidence(
   preset: string,
   resultsRoot: string,
   threshold: number,
+  checkpointsRoot: string,
 ): Promise<TransferEvidence> {
   const mainDir = `${resultsRoot}/${preset}`;
   const ablDir = `${resultsRoot}/${preset}_ablations`;
@@ -73,12 +112,26 @@ export async function loadTransferEvidence(
   const nativeDirs = Object.fromEntries(
     NATIVE_FAMILIES.map((f) => [f, `${ablDir}/native_${f}`]),
   ) as Record<NativeFamily, string>;
-  const nativeRaw: Partial<Record<NativeFamily, SampleRow[]>> = {};
+  const refused: Partial<Record<NativeFamily, string>> = {};
+  let nativeSamples = main;
   for (const f of NATIVE_FAMILIES) {
     const rows = await samplesIn(nativeDirs[f]);
-    if (rows.length) nativeRaw[f] = rows;
+    if (!rows.length) continue;
+    const why = await nativeProvenance(
+      f,
+      nativeDirs[f],
+      `${checkpointsRoot}/${preset}/native_${f}/model.safetensors`,
+    );
+    if (why) {
+      refused[f] = why;
+      continue;
+    }
+    try {
+      nativeSamples = withNative(nativeSamples, { [f]: rows });
+    } catch (e) {
+      refused[f] = (e as Error).message;
+    }
   }
-  const nativeSamples = withNative(main, nativeRaw);
   return {
     main,
     ablations,
@@ -86,7 +139,12 @@ export async function loadTransferEvidence(
     ftDynamic,
     findings: ablationFindings(ablations, ftDynamic),
     nativeSamples,
-    native: nativeFindings(nativeSamples, threshold),
+    native: await withLengthVerdicts(
+      nativeFindings(nativeSamples, threshold),
+      `${checkpointsRoot}/${preset}`,
+      threshold,
+    ),
+    refused,
     dirs: { main: mainDir, ablations: ablDir, native: nativeDirs },
   };
 }
@@ -101,4 +159,38 @@ export function presetHead(p: Preset): HeadGeometry {
     contextLength: p.contextLength,
     targetLength: p.targetLength,
   };
+}
+
+/**
+ * The findings with their length verdicts, read from each native model's base report beside its
+ * checkpoint (`eval.json`, `passkey_by_offset.csv`); "flat" bits/byte past L0 means a rise no
+ * larger than the decision rule's near-range regression bound.
+ */
+async function withLengthVerdicts(
+  findings: NativeFinding[],
+  checkpointDir: string,
+  threshold: number,
+): Promise<NativeFinding[]> {
+  const maxRise = DECISION_RULE.constraints.find((c) => c.metric === "near_bpb")?.threshold ?? 0.02;
+  const out: NativeFinding[] = [];
+  for (const f of findings) {
+    const dir = `${checkpointDir}/native_${f.family}`;
+    const ev = await Deno.readTextFile(`${dir}/eval.json`).catch(() => null);
+    const csv = await Deno.readTextFile(`${dir}/passkey_by_offset.csv`).catch(() => null);
+    if (!ev || !csv) {
+      out.push(f);
+      continue;
+    }
+    const report = JSON.parse(ev) as BaseReport;
+    const v = lengthVerdict(
+      f.family,
+      parseOffsetRows(csv),
+      report.bitsPerByteAt8xL0,
+      report.contextLength,
+      threshold,
+      maxRise,
+    );
+    out.push({ ...f, length: v.verdict });
+  }
+  return out;
 }

@@ -57,7 +57,7 @@ export function transferTable(
 ): TransferRow[] {
   const nativeLine = (family: NativeFamily) => {
     const f = native.find((x) => x.family === family);
-    return f ? `measured: ${f.verdict}` : "pending";
+    return f ? `measured: ${[f.length, f.verdict].filter(Boolean).join(" ")}` : "pending";
   };
   const n = (h: HeadGeometry) => h.headDim / 2;
   const yb = (h: HeadGeometry) => {
@@ -185,7 +185,7 @@ export function realCaseAnswer(
   }${
     native.length
       ? ` Question (ii), the bias families pretrained natively (one pretraining seed each): ${
-        native.map((f) => f.verdict).join(" ")
+        native.map((f) => [f.length, f.verdict].filter(Boolean).join(" ")).join(" ")
       }`
       : ""
   }`;

@@ -62,6 +62,8 @@ export interface BaseReportArgs {
   longPerOffset: number;
   /** Held-out windows for bits per byte at L0 (integer >= 1). */
   windows: number;
+  /** Held-out windows of 8 x L0 for bits per byte by position (integer >= 1). */
+  longWindows: number;
   /** The wording set the base was trained on. */
   wordings: WordingSet;
   /** Output folder (default: the checkpoint's folder). */
@@ -69,7 +71,8 @@ export interface BaseReportArgs {
 }
 
 /**
- * Parses `--checkpoint`, `--per-offset`, `--long-per-offset`, `--windows`, `--wordings`, `--out`;
+ * Parses `--checkpoint`, `--per-offset`, `--long-per-offset`, `--windows`, `--long-windows`,
+ * `--wordings`, `--out`;
  * a bad value throws a RangeError naming the flag.
  *
  * @example
@@ -85,6 +88,7 @@ export function parseBaseReportArgs(argv: string[]): BaseReportArgs {
       "per-offset": { type: "string", default: "20" },
       "long-per-offset": { type: "string", default: "10" },
       windows: { type: "string", default: "64" },
+      "long-windows": { type: "string", default: "32" },
       wordings: { type: "string", default: "training" },
       out: { type: "string" },
     },
@@ -95,6 +99,7 @@ export function parseBaseReportArgs(argv: string[]): BaseReportArgs {
     perOffset: numberFlag("per-offset", values["per-offset"], count),
     longPerOffset: numberFlag("long-per-offset", values["long-per-offset"], count),
     windows: numberFlag("windows", values.windows, count),
+    longWindows: numberFlag("long-windows", values["long-windows"], count),
     wordings: choiceFlag("wordings", values.wordings, Object.keys(WORDING_SETS) as WordingSet[]),
     out: values.out ?? dirname(values.checkpoint),
   };
@@ -139,6 +144,7 @@ function extrapolationAt8x(
   docs: readonly Document[],
   L0: number,
   longPer: number,
+  longWindows: number,
   log: (s: string) => void,
 ) {
   const target = 8 * L0;
@@ -150,7 +156,7 @@ function extrapolationAt8x(
     batch: 1,
   });
   log(`passkey at 8 x L0=${target}: ${fmtRows(far)}`);
-  const long = bitsPerByte(model, docs, { seqLen: target, windows: 4, batch: 1 });
+  const long = bitsPerByte(model, docs, { seqLen: target, windows: longWindows, batch: 1 });
   const segment = (a: number, b: number) =>
     long.byPosition.slice(a, b).reduce((s, x) => s + x, 0) / (b - a);
   const bpb = { belowL0: segment(0, L0), beyondL0: segment(L0, target) };
@@ -175,6 +181,8 @@ export interface BaseReport {
   passkeyAccuracyAt8xL0: number;
   passkeyAccuracyAt8xL0BeyondL0: number;
   bitsPerByteAt8xL0: { belowL0: number; beyondL0: number };
+  /** Windows of 8 x L0 behind bitsPerByteAt8xL0 and bpb_by_position.csv (absent: 4). */
+  longWindows?: number;
   evalSeconds: number;
 }
 
@@ -223,7 +231,14 @@ export async function main(argv: string[]): Promise<BaseReport> {
   const atL0 = retrievalAtL0(model, corpus.heldOut, L0, args.perOffset, log);
   const byWording = wordingAccuracy(model, corpus.heldOut, L0, 100, args.wordings);
   log(`passkey at L0 by wording (100 each): ${JSON.stringify(byWording)}`);
-  const at8x = extrapolationAt8x(model, corpus.heldOut, L0, args.longPerOffset, log);
+  const at8x = extrapolationAt8x(
+    model,
+    corpus.heldOut,
+    L0,
+    args.longPerOffset,
+    args.longWindows,
+    log,
+  );
   const rows = [...atL0.near, ...atL0.multi, ...at8x.far];
   const report: BaseReport = {
     checkpoint: path,
@@ -239,6 +254,7 @@ export async function main(argv: string[]): Promise<BaseReport> {
     passkeyAccuracyAt8xL0: meanAccuracy(at8x.far),
     passkeyAccuracyAt8xL0BeyondL0: meanAccuracy(at8x.far.filter((r) => r.offset > L0)),
     bitsPerByteAt8xL0: at8x.bpb,
+    longWindows: args.longWindows,
     evalSeconds: (performance.now() - t0) / 1000,
   };
   await writeReport(args.out, report, rows, at8x.byPosition);
