@@ -22,7 +22,14 @@
  * ```
  * @module
  */
-import { compareSentence, type Interval, pairedDifference, pairedSummary } from "../eval/paired.ts";
+import {
+  compareSentence,
+  type Interval,
+  normalQuantile,
+  pairedDifference,
+  pairedSummary,
+  wilson,
+} from "../eval/paired.ts";
 import type { SampleRow } from "../eval/results.ts";
 import { type AblationLine, BANDS, fmt } from "./ablations.ts";
 
@@ -251,18 +258,10 @@ export function parseOffsetRows(csv: string): OffsetRow[] {
   }));
 }
 
-/** Wilson's 95% score interval for k successes in n. */
+/** Wilson's 95% score interval for k successes in n (paired.ts's, as an Interval). */
 function wilson95(k: number, n: number): Interval {
-  const z = 1.959964, p = k / n, d = 1 + (z * z) / n;
-  const mid = (p + (z * z) / (2 * n)) / d;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return {
-    mean: p,
-    low: Math.max(0, mid - half),
-    high: Math.min(1, mid + half),
-    seeds: 1,
-    examples: n,
-  };
+  const [low, high] = wilson(k / n, n, normalQuantile(0.975));
+  return { mean: k / n, low, high, seeds: 1, examples: n };
 }
 
 /**

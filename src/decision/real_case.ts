@@ -14,6 +14,7 @@
  */
 import { readSamples, type SampleRow } from "../eval/results.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
+import { sha256Hex } from "../util/files.ts";
 import type { Preset } from "../model/presets.ts";
 import { type AblationFindings, ablationFindings, withRopeControl } from "./ablations.ts";
 import type { HeadGeometry } from "./full_scale.ts";
@@ -60,11 +61,6 @@ export interface TransferEvidence {
   refused: Partial<Record<NativeFamily, string>>;
   /** Folders read, for the notebooks' provenance lines. */
   dirs: { main: string; ablations: string; native: Record<NativeFamily, string> };
-}
-
-async function sha256Hex(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**

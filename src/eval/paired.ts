@@ -243,7 +243,7 @@ function incompleteBeta(x: number, a: number, b: number): number {
 }
 
 /** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
-function normalQuantile(p: number): number {
+export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`p must be in (0, 1); got ${p}`);
   const a = [
     -39.69683028665376,
@@ -284,8 +284,8 @@ function normalQuantile(p: number): number {
   return p < 0.5 ? x : -x;
 }
 
-/** Wilson's score interval for k of n. */
-function wilson(p: number, n: number, z: number): [number, number] {
+/** Wilson's score interval for a proportion p of n at normal quantile z, clipped to [0, 1]. */
+export function wilson(p: number, n: number, z: number): [number, number] {
   const den = 1 + z * z / n;
   const mid = (p + z * z / (2 * n)) / den;
   const half = (z / den) * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));

@@ -20,7 +20,7 @@
  * @module
  */
 import { writeFileAtomic } from "../util/atomic.ts";
-import { exists, readJson, writeJson } from "../util/files.ts";
+import { exists, readJson, sha256Hex, writeJson } from "../util/files.ts";
 import type { EvalRow } from "../eval/long_context.ts";
 
 /** An evaluation row stamped with the step and the commit and command that made it. */
@@ -138,10 +138,7 @@ export class RetrofitWorkspace {
    * mix two experiments, so continuing with a different one is refused.
    */
   async pinBase(basePath: string): Promise<string> {
-    const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(basePath));
-    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(
-      "",
-    );
+    const hex = await sha256Hex(basePath);
     const pinPath = `${this.runsDir}/base.sha256`;
     const pinned = await Deno.readTextFile(pinPath).then((t) => t.trim(), () => undefined);
     if (pinned === undefined) await writeFileAtomic(pinPath, hex + "\n");

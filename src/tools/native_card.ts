@@ -15,6 +15,7 @@ import { parseCsv } from "../eval/results.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { choiceFlag } from "../util/cli.ts";
 import { pretrainSeconds } from "../decision/transfer.ts";
+import { parseOffsetRows } from "../decision/native.ts";
 import type { BaseReport } from "../eval/base_report.ts";
 import type { PositionalConfig } from "../model/config.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
@@ -43,14 +44,11 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** The offsets range of each (kind, length) in a passkey_by_offset.csv, e.g. "passkey@256". */
 export function offsetRanges(csv: string): Map<string, [number, number]> {
-  const [header, ...rows] = parseCsv(csv).filter((r) => r.length > 1);
-  const [k, l, o] = ["kind", "length", "offset"].map((c) => header.indexOf(c));
-  if ([k, l, o].some((i) => i < 0)) throw new RangeError("passkey CSV lacks kind/length/offset");
   const out = new Map<string, [number, number]>();
-  for (const r of rows) {
-    const key = `${r[k]}@${r[l]}`, x = Number(r[o]);
-    const [lo, hi] = out.get(key) ?? [x, x];
-    out.set(key, [Math.min(lo, x), Math.max(hi, x)]);
+  for (const r of parseOffsetRows(csv)) {
+    const key = `${r.kind}@${r.length}`;
+    const [lo, hi] = out.get(key) ?? [r.offset, r.offset];
+    out.set(key, [Math.min(lo, r.offset), Math.max(hi, r.offset)]);
   }
   return out;
 }

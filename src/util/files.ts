@@ -30,3 +30,9 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value));
 }
+
+/** SHA-256 of a file's bytes, as lowercase hex. */
+export async function sha256Hex(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
